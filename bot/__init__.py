@@ -1,0 +1,1 @@
+"""klingbot: a self-hosted Discord bot that makes videos with Kling."""

@@ -1,0 +1,142 @@
+"""`python -m bot` runs the bot; `python -m bot check` validates the configuration without starting it."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import signal
+import sys
+from collections.abc import Sequence
+
+import aiohttp
+from pydantic import ValidationError
+
+from bot.logs import configure_logging
+from bot.settings import Settings, describe_validation_error
+
+log = logging.getLogger("bot")
+
+
+def load_or_explain() -> Settings | None:
+    try:
+        return Settings()
+    except ValidationError as error:
+        print("The configuration has problems:", file=sys.stderr)
+        for line in describe_validation_error(error):
+            print(f"  - {line}", file=sys.stderr)
+        print("Set these in the environment or in a .env file (see .env.example).", file=sys.stderr)
+        return None
+
+
+def secret_values(settings: Settings) -> list[str]:
+    values = []
+    for secret in (
+        settings.discord_token,
+        settings.kling_api_key,
+        settings.kling_access_key,
+        settings.kling_secret_key,
+        settings.kie_webhook_hmac_key,
+    ):
+        if secret is not None:
+            values.append(secret.get_secret_value())
+    return values
+
+
+async def check_reachability(settings: Settings) -> list[str]:
+    """Ask Discord who the token belongs to and see whether the provider's host answers at all."""
+    problems: list[str] = []
+    timeout = aiohttp.ClientTimeout(total=10)
+    async with aiohttp.ClientSession(timeout=timeout) as session:
+        if settings.discord_token is not None:
+            headers = {"Authorization": f"Bot {settings.discord_token.get_secret_value()}"}
+            try:
+                async with session.get(f"{settings.discord_api_base}/users/@me", headers=headers) as resp:
+                    if resp.status == 401:
+                        problems.append(
+                            "DISCORD_TOKEN was refused by Discord: copy it again from the portal."
+                        )
+                    elif resp.status != 200:
+                        problems.append(f"Discord answered {resp.status} to a token check.")
+            except (aiohttp.ClientError, TimeoutError) as exc:
+                problems.append(
+                    f"Discord ({settings.discord_api_base}) is not reachable: {type(exc).__name__}."
+                )
+        try:
+            async with session.get(settings.provider_api_base) as resp:
+                await resp.read()
+        except (aiohttp.ClientError, TimeoutError) as exc:
+            problems.append(
+                f"The provider ({settings.provider_api_base}) is not reachable: {type(exc).__name__}."
+            )
+    return problems
+
+
+def run_check(online: bool) -> int:
+    settings = load_or_explain()
+    if settings is None:
+        return 2
+    problems = settings.missing_for_run()
+    if online and not problems:
+        problems = asyncio.run(check_reachability(settings))
+    if problems:
+        print("Not ready to run:", file=sys.stderr)
+        for problem in problems:
+            print(f"  - {problem}", file=sys.stderr)
+        return 2
+    mode = "callbacks at " + settings.public_base_url if settings.public_base_url else "polling only"
+    print(
+        f"Configuration OK: provider {settings.kling_provider.value} ({settings.provider_api_base}), "
+        f"database {settings.database_url}, {mode}."
+    )
+    return 0
+
+
+async def run_bot(settings: Settings) -> None:
+    from bot.client import KlingBot
+
+    assert settings.discord_token is not None
+    bot = KlingBot(settings)
+    loop = asyncio.get_running_loop()
+    stopping = asyncio.Event()
+    closing: list[asyncio.Task[None]] = []
+
+    def request_stop(name: str) -> None:
+        if not stopping.is_set():
+            log.info("%s received; shutting down", name)
+            stopping.set()
+            closing.append(loop.create_task(bot.close()))
+
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, request_stop, sig.name)
+    async with bot:
+        await bot.start(settings.discord_token.get_secret_value())
+    log.info("stopped")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bot", description="klingbot: Kling videos on Discord")
+    sub = parser.add_subparsers(dest="command")
+    check = sub.add_parser("check", help="validate the configuration and say what is missing")
+    check.add_argument(
+        "--online", action="store_true", help="also check that Discord and the provider answer"
+    )
+    sub.add_parser("run", help="run the bot (the default)")
+    args = parser.parse_args(argv)
+    if args.command == "check":
+        return run_check(args.online)
+    settings = load_or_explain()
+    if settings is None:
+        return 2
+    problems = settings.missing_for_run()
+    if problems:
+        for problem in problems:
+            print(f"Cannot start: {problem}", file=sys.stderr)
+        return 2
+    configure_logging(settings.log_level, settings.log_format.value, secret_values(settings))
+    asyncio.run(run_bot(settings))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

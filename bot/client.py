@@ -1,0 +1,158 @@
+"""The bot itself: a discord.py Bot that owns the store, the provider client, the job engine and the
+webhook listener, starting them in `setup_hook` and stopping them in `close`."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from typing import Any
+
+import discord
+from discord.ext import commands
+
+from bot.delivery import DiscordPublisher
+from bot.discord_endpoints import configure_discord_endpoints
+from bot.jobs.engine import EngineConfig, JobEngine
+from bot.jobs.inputs import InputStore
+from bot.listener import WebhookListener
+from bot.metrics import Metrics
+from bot.providers import build_provider
+from bot.providers.base import ProviderClient
+from bot.settings import Settings
+from bot.tree import KlingCommandTree
+from db import store_from_url
+from db.records import JobState
+from db.store import Store
+
+log = logging.getLogger(__name__)
+
+COGS = ("cogs.help", "cogs.motion", "cogs.video", "cogs.jobs", "cogs.buttons")
+
+
+class KlingBot(commands.Bot):
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        store: Store | None = None,
+        provider: ProviderClient | None = None,
+        clock: Callable[[], float] = time.time,
+        guild_ready_timeout: float = 2.0,
+        cogs: tuple[str, ...] = COGS,
+        **options: Any,
+    ) -> None:
+        configure_discord_endpoints(settings.discord_api_base, settings.discord_gateway_url)
+        super().__init__(
+            command_prefix=commands.when_mentioned,
+            intents=discord.Intents.default(),
+            tree_cls=KlingCommandTree,
+            help_command=None,
+            guild_ready_timeout=guild_ready_timeout,
+            allowed_mentions=discord.AllowedMentions.none(),
+            **options,
+        )
+        self.settings = settings
+        self.clock = clock
+        self.metrics = Metrics()
+        self.store: Store = store or store_from_url(settings.database_url)
+        self._provider = provider
+        self._cog_names = cogs
+        self.inputs = InputStore(settings.media_path)
+        self.publisher: DiscordPublisher | None = None
+        self._engine: JobEngine | None = None
+        self.listener: WebhookListener | None = None
+        self.synced_commands: list[discord.app_commands.AppCommand] = []
+
+    @property
+    def engine(self) -> JobEngine:
+        if self._engine is None:
+            raise RuntimeError("the job engine starts in setup_hook")
+        return self._engine
+
+    @property
+    def provider(self) -> ProviderClient:
+        if self._provider is None:
+            raise RuntimeError("the provider client is built in setup_hook")
+        return self._provider
+
+    async def setup_hook(self) -> None:
+        await self.store.open()
+        await self.store.migrate()
+        if self._provider is None:
+            self._provider = build_provider(self.settings)
+        self.publisher = DiscordPublisher(
+            self,
+            self.store,
+            self.metrics,
+            self.settings.media_path,
+            public_base_url=self.settings.public_base_url,
+            clock=self.clock,
+        )
+        self._engine = JobEngine(
+            store=self.store,
+            provider=self._provider,
+            publisher=self.publisher,
+            metrics=self.metrics,
+            inputs=self.inputs,
+            config=EngineConfig(
+                public_base_url=self.settings.public_base_url,
+                poll_interval=self.settings.poll_interval_seconds,
+                job_timeout=self.settings.job_timeout_seconds,
+                max_in_flight_per_user=self.settings.max_jobs_in_flight_per_user,
+            ),
+            clock=self.clock,
+        )
+        self.listener = WebhookListener(
+            self._engine,
+            self,
+            self.metrics,
+            host=self.settings.webhook_host,
+            port=self.settings.webhook_port,
+        )
+        await self.listener.start()
+        for name in self._cog_names:
+            await self.load_extension(name)
+        await self.sync_commands()
+        await self._engine.start()
+
+    async def sync_commands(self) -> None:
+        guild_id = self.settings.dev_guild_id
+        if guild_id is not None:
+            guild = discord.Object(id=guild_id)
+            self.tree.copy_global_to(guild=guild)
+            self.synced_commands = await self.tree.sync(guild=guild)
+        else:
+            self.synced_commands = await self.tree.sync()
+        log.info(
+            "synced %d commands%s", len(self.synced_commands), f" to guild {guild_id}" if guild_id else ""
+        )
+
+    async def close(self) -> None:
+        """Stop taking work, let in-flight work finish for a moment, then close everything."""
+        if self.listener is not None:
+            await self.listener.stop()
+        if self._engine is not None:
+            await self._engine.stop(grace=5.0)
+        await super().close()
+        if self.publisher is not None:
+            await self.publisher.close()
+        if self._provider is not None:
+            await self._provider.close()
+        await self.store.close()
+
+    async def health(self) -> tuple[bool, dict[str, Any]]:
+        discord_ok = self.is_ready() and not self.is_closed() and self.ws is not None
+        store_ok = await self.store.ping()
+        in_flight = (
+            await self.store.count_in_states([JobState.PENDING, JobState.SUBMITTED, JobState.SUCCEEDED])
+            if store_ok
+            else None
+        )
+        details = {
+            "discord": "connected" if discord_ok else "disconnected",
+            "store": "ok" if store_ok else "unavailable",
+            "jobs_in_flight": in_flight,
+            "provider": self.settings.kling_provider.value,
+        }
+        return discord_ok and store_ok, details

@@ -1,0 +1,1 @@
+"""The job engine: accepting, submitting, tracking, completing and delivering video jobs."""

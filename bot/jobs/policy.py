@@ -1,0 +1,53 @@
+"""Server policy checked before anything is spent: pause, allowed channels, the prompt blocklist."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+
+from bot.errors import Refusal
+from db.records import GuildSettings
+
+
+def normalise_term(term: str) -> str:
+    """How blocklist terms are stored: lower-cased, trimmed, inner whitespace collapsed to one space."""
+    return " ".join(term.split()).lower()
+
+
+def blocked_terms_in(text: str, terms: Iterable[str]) -> list[str]:
+    """The blocklisted terms that appear in `text` as whole words, case-insensitively.
+
+    Words of a multi-word term may be separated by any whitespace, so extra spaces or a line break
+    do not slip a term past the list.
+    """
+    found = []
+    for term in terms:
+        words = term.split()
+        if not words:
+            continue
+        pattern = r"(?<!\w)" + r"\s+".join(re.escape(word) for word in words) + r"(?!\w)"
+        if re.search(pattern, text, flags=re.IGNORECASE):
+            found.append(term)
+    return found
+
+
+def check_policy(settings: GuildSettings, *, channel_id: int, texts: Iterable[str | None]) -> None:
+    """Raise a Refusal naming the rule and what to do; return quietly when the job may go ahead."""
+    if settings.paused:
+        reason = f" ({settings.pause_reason})" if settings.pause_reason else ""
+        raise Refusal(
+            f"Video generation is paused on this server{reason}. Try again once a moderator resumes it "
+            "with /kling-admin resume; nothing was charged."
+        )
+    if settings.allowed_channels and channel_id not in settings.allowed_channels:
+        channels = ", ".join(f"<#{c}>" for c in sorted(settings.allowed_channels))
+        raise Refusal(f"Videos can't be made in this channel. Try one of these: {channels}.")
+    for text in texts:
+        if not text:
+            continue
+        found = blocked_terms_in(text, settings.blocklist)
+        if found:
+            raise Refusal(
+                f'Your prompt contains a term this server does not allow ("{found[0]}"). '
+                "Rephrase it and try again; nothing was charged."
+            )

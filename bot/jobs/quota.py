@@ -1,0 +1,139 @@
+"""Credits: what a job costs, which limit applies to a member, and the calendar periods limits run over."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from enum import StrEnum
+
+from bot.models import JobKind
+from db.records import QuotaLimit
+
+
+class Period(StrEnum):
+    DAY = "day"
+    WEEK = "week"
+    MONTH = "month"
+
+
+@dataclass(frozen=True, slots=True)
+class CostTable:
+    """Defaults: a standard 5-second clip is one credit; pro doubles it; 10 seconds doubles it again;
+    motion control costs one unit per started 5 seconds of reference video."""
+
+    unit: int = 1
+    pro_multiplier: int = 2
+    seconds_per_unit: float = 5.0
+
+    def cost(
+        self,
+        kind: JobKind,
+        *,
+        mode: str = "std",
+        duration: float | None = None,
+        reference_seconds: float | None = None,
+    ) -> int:
+        if kind is JobKind.MOTION:
+            seconds = reference_seconds if reference_seconds is not None else self.seconds_per_unit
+        elif kind is JobKind.EXTEND:
+            seconds = self.seconds_per_unit  # an extension adds about five seconds
+        else:
+            seconds = float(duration or self.seconds_per_unit)
+        units = max(1, math.ceil(round(seconds, 3) / self.seconds_per_unit))
+        multiplier = self.pro_multiplier if mode == "pro" else 1
+        return units * self.unit * multiplier
+
+
+def period_window(period: Period, now: float) -> tuple[float, float]:
+    """The current period's start and the next reset, on UTC calendar boundaries (weeks start Monday)."""
+    moment = datetime.fromtimestamp(now, UTC)
+    day_start = moment.replace(hour=0, minute=0, second=0, microsecond=0)
+    if period is Period.DAY:
+        start, end = day_start, day_start + timedelta(days=1)
+    elif period is Period.WEEK:
+        start = day_start - timedelta(days=day_start.weekday())
+        end = start + timedelta(days=7)
+    else:
+        start = day_start.replace(day=1)
+        end = (
+            start.replace(year=start.year + 1, month=1)
+            if start.month == 12
+            else start.replace(month=start.month + 1)
+        )
+    return start.timestamp(), end.timestamp()
+
+
+# How a period reads in a sentence: "3 left today", "10 credits a week".
+PERIOD_NOW = {Period.DAY: "today", Period.WEEK: "this week", Period.MONTH: "this month"}
+PERIOD_EACH = {Period.DAY: "a day", Period.WEEK: "a week", Period.MONTH: "a month"}
+
+
+def credits_text(count: int) -> str:
+    return f"{count} credit{'s' if count != 1 else ''}"
+
+
+def _join_or(items: list[str]) -> str:
+    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " or " + items[-1]
+
+
+def price_list(costs: CostTable) -> list[str]:
+    """What credits buy, cheapest first, computed from the table so a configured table reads right."""
+    std5 = costs.cost(JobKind.TEXT2VIDEO, mode="std", duration=5)
+    offers = [
+        (std5, "a 5 s standard clip"),
+        (costs.cost(JobKind.TEXT2VIDEO, mode="pro", duration=5), "a 5 s pro clip"),
+        (costs.cost(JobKind.TEXT2VIDEO, mode="std", duration=10), "a 10 s standard clip"),
+        (costs.cost(JobKind.TEXT2VIDEO, mode="pro", duration=10), "a 10 s pro clip"),
+        (costs.cost(JobKind.EXTEND, mode="std"), "extending a standard clip"),
+    ]
+    by_cost: dict[int, list[str]] = {}
+    for cost, what in offers:
+        by_cost.setdefault(cost, []).append(what)
+    lines = [f"{credits_text(cost)}: {_join_or(items)}" for cost, items in sorted(by_cost.items())]
+    step = costs.seconds_per_unit
+    unit = costs.cost(JobKind.MOTION, mode="std", reference_seconds=step)
+    pro_unit = costs.cost(JobKind.MOTION, mode="pro", reference_seconds=step)
+    example = costs.cost(JobKind.MOTION, mode="std", reference_seconds=step * 2 + 2)
+    lines.append(
+        f"/motion: {credits_text(unit)} per started {step:g} s of reference video ({pro_unit} in pro); "
+        f"a {step * 2 + 2:g} s reference costs {example}"
+    )
+    return lines
+
+
+@dataclass(frozen=True, slots=True)
+class AppliedLimit:
+    credits: int | None  # None: unlimited
+    period: Period
+    source: str  # "user override", "role <id>", "server default", "no limit set"
+    scope: str = "none"  # user | role | guild | none: which kind of limit it is
+    role_id: int | None = None  # the role whose limit applies, when scope is "role"
+
+    @property
+    def unlimited(self) -> bool:
+        return self.credits is None
+
+
+_PERIOD_RANK = {Period.DAY: 0, Period.WEEK: 1, Period.MONTH: 2}
+
+
+def applicable_limit(limits: list[QuotaLimit], user_id: int, role_ids: tuple[int, ...]) -> AppliedLimit:
+    """A user override beats roles; among roles the most generous wins; else the server default."""
+    for limit in limits:
+        if limit.scope == "user" and limit.target_id == user_id:
+            return AppliedLimit(limit.credits, Period(limit.period), "your personal limit", "user")
+    role_limits = [limit for limit in limits if limit.scope == "role" and limit.target_id in role_ids]
+    if role_limits:
+        # Equal credits: the shorter period gives more, so it wins (and the choice is deterministic).
+        best = max(
+            role_limits,
+            key=lambda lim: (math.inf if lim.credits is None else lim.credits, -_PERIOD_RANK[Period(lim.period)]),
+        )
+        return AppliedLimit(
+            best.credits, Period(best.period), f"the limit of role <@&{best.target_id}>", "role", best.target_id
+        )
+    for limit in limits:
+        if limit.scope == "guild":
+            return AppliedLimit(limit.credits, Period(limit.period), "the server's default limit", "guild")
+    return AppliedLimit(None, Period.DAY, "no limit set")

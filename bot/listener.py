@@ -1,0 +1,117 @@
+"""The webhook listener: an aiohttp server in the bot's process, started and stopped with the bot.
+
+Routes (PRODUCT.md §5): POST /callbacks/{token}, GET /healthz, GET /metrics, and GET /inputs/{token}/{name}
+which serves a job's input files to the provider under an unguessable, expiring path.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol
+
+from aiohttp import web
+from prometheus_client import CONTENT_TYPE_LATEST
+
+from bot.metrics import Metrics
+
+log = logging.getLogger(__name__)
+
+MAX_CALLBACK_BYTES = 1024 * 1024
+
+
+@dataclass(frozen=True, slots=True)
+class CallbackOutcome:
+    status: int  # the HTTP status to answer with
+    reason: str  # for the metrics label and the body
+
+
+class CallbackSink(Protocol):
+    async def accept_callback(self, token: str, body: Any, headers: Mapping[str, str]) -> CallbackOutcome: ...
+
+    async def input_file(self, token: str, name: str) -> Path | None: ...
+
+
+class HealthSource(Protocol):
+    async def health(self) -> tuple[bool, dict[str, Any]]: ...
+
+
+class WebhookListener:
+    def __init__(
+        self,
+        sink: CallbackSink,
+        health: HealthSource,
+        metrics: Metrics,
+        *,
+        host: str,
+        port: int,
+    ) -> None:
+        self.sink = sink
+        self.health_source = health
+        self.metrics = metrics
+        self.host = host
+        self.port = port
+        self._runner: web.AppRunner | None = None
+
+    def build_app(self) -> web.Application:
+        # client_max_size one byte over the limit: bigger bodies are refused by our own check below.
+        app = web.Application(client_max_size=MAX_CALLBACK_BYTES + 1)
+        app.router.add_post("/callbacks/{token}", self.callback)
+        app.router.add_get("/healthz", self.healthz)
+        app.router.add_get("/metrics", self.metrics_route)
+        app.router.add_get("/inputs/{token}/{name}", self.input_route)
+        return app
+
+    async def start(self) -> None:
+        self._runner = web.AppRunner(self.build_app(), access_log=None, handle_signals=False)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, self.host, self.port)
+        await site.start()
+        sockets = getattr(site._server, "sockets", None) or []
+        if sockets:
+            self.port = sockets[0].getsockname()[1]  # the real port when 0 was asked for
+        log.info("webhook listener on %s:%d", self.host, self.port)
+
+    async def stop(self) -> None:
+        if self._runner is not None:
+            await self._runner.cleanup()
+            self._runner = None
+
+    async def callback(self, request: web.Request) -> web.Response:
+        token = request.match_info["token"]
+        if request.content_length is not None and request.content_length > MAX_CALLBACK_BYTES:
+            return self._callback_answer(413, "too_large")
+        try:
+            raw = await request.content.read(MAX_CALLBACK_BYTES + 1)
+        except web.HTTPRequestEntityTooLarge:
+            return self._callback_answer(413, "too_large")
+        if len(raw) > MAX_CALLBACK_BYTES:
+            return self._callback_answer(413, "too_large")
+        try:
+            body = json.loads(raw)
+        except (ValueError, UnicodeDecodeError):
+            return self._callback_answer(400, "malformed")
+        outcome = await self.sink.accept_callback(token, body, request.headers)
+        return self._callback_answer(outcome.status, outcome.reason)
+
+    def _callback_answer(self, status: int, reason: str) -> web.Response:
+        self.metrics.callbacks.labels(result=reason).inc()
+        return web.json_response({"ok": status == 200, "result": reason}, status=status)
+
+    async def healthz(self, request: web.Request) -> web.Response:
+        healthy, details = await self.health_source.health()
+        return web.json_response({"healthy": healthy, **details}, status=200 if healthy else 503)
+
+    async def metrics_route(self, request: web.Request) -> web.Response:
+        response = web.Response(body=self.metrics.render())
+        response.headers["Content-Type"] = CONTENT_TYPE_LATEST
+        return response
+
+    async def input_route(self, request: web.Request) -> web.StreamResponse:
+        path = await self.sink.input_file(request.match_info["token"], request.match_info["name"])
+        if path is None:
+            raise web.HTTPNotFound()
+        return web.FileResponse(path)

@@ -1,0 +1,95 @@
+"""Logging set-up: plain text or one JSON object a line, with secrets scrubbed from every record."""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import sys
+from collections.abc import Iterable
+from datetime import UTC, datetime
+
+# Shapes of secrets that must never reach a log line, whatever code logged them.
+_PATTERNS = [
+    re.compile(r"(?i)(authorization['\"]?\s*[:=]\s*['\"]?)(bot|bearer)\s+[^\s'\",}]+"),
+    re.compile(r"(?i)\b(bearer|bot)\s+[A-Za-z0-9._\-]{16,}"),
+    re.compile(r"[MN][A-Za-z0-9_-]{23,}\.[A-Za-z0-9_-]{6}\.[A-Za-z0-9_-]{27,}"),  # Discord bot tokens
+    re.compile(r"eyJ[A-Za-z0-9_-]+\.eyJ[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+"),  # JWTs
+    re.compile(r"(/webhooks/\d+/)[A-Za-z0-9_.\-]{20,}"),  # interaction tokens in webhook routes
+    re.compile(r"(/interactions/\d+/)[A-Za-z0-9_.\-]{20,}"),
+    re.compile(r"(/callbacks/)[A-Za-z0-9_\-]{8,}"),  # our own per-job callback tokens
+    re.compile(r"(/inputs/)[A-Za-z0-9_\-]{8,}"),
+    re.compile(r"(https?://[^\s?'\"]+)\?[^\s'\"]+"),  # query strings: signed URLs carry credentials there
+]
+_REPLACEMENTS = [
+    r"\1<redacted>",
+    "<redacted>",
+    "<redacted>",
+    "<redacted>",
+    r"\1<redacted>",
+    r"\1<redacted>",
+    r"\1<redacted>",
+    r"\1<redacted>",
+    r"\1?<redacted>",
+]
+
+
+class SecretFilter(logging.Filter):
+    """Scrubs known secret values and secret-shaped strings from the formatted message."""
+
+    def __init__(self, secrets: Iterable[str] = ()) -> None:
+        super().__init__()
+        self.secrets = sorted({s for s in secrets if s and len(s) >= 6}, key=len, reverse=True)
+
+    def scrub(self, text: str) -> str:
+        for secret in self.secrets:
+            text = text.replace(secret, "<redacted>")
+        for pattern, replacement in zip(_PATTERNS, _REPLACEMENTS, strict=True):
+            text = pattern.sub(replacement, text)
+        return text
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        scrubbed = self.scrub(message)
+        if scrubbed != message:
+            record.msg, record.args = scrubbed, None
+        if record.exc_info and record.exc_info[1] is not None:
+            # Tracebacks are formatted later; format now so they can be scrubbed too.
+            record.exc_text = self.scrub(logging.Formatter().formatException(record.exc_info))
+            record.exc_info = None
+        return True
+
+
+class JsonFormatter(logging.Formatter):
+    def format(self, record: logging.LogRecord) -> str:
+        entry = {
+            "time": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
+            "level": record.levelname,
+            "logger": record.name,
+            "message": record.getMessage(),
+        }
+        for key in ("job_id", "guild_id", "user_id", "ref"):
+            if hasattr(record, key):
+                entry[key] = getattr(record, key)
+        if record.exc_text:
+            entry["exception"] = record.exc_text
+        elif record.exc_info:
+            entry["exception"] = self.formatException(record.exc_info)
+        return json.dumps(entry, default=str)
+
+
+def configure_logging(level: str, fmt: str, secrets: Iterable[str] = ()) -> SecretFilter:
+    handler = logging.StreamHandler(sys.stderr)
+    secret_filter = SecretFilter(secrets)
+    handler.addFilter(secret_filter)
+    if fmt == "json":
+        handler.setFormatter(JsonFormatter())
+    else:
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)-7s %(name)s: %(message)s"))
+    root = logging.getLogger()
+    for existing in list(root.handlers):
+        root.removeHandler(existing)
+    root.addHandler(handler)
+    root.setLevel(level)
+    logging.getLogger("discord").setLevel(max(logging.INFO, logging.getLevelName(level)))
+    return secret_filter

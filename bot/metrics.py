@@ -1,0 +1,44 @@
+"""Prometheus metrics. One registry per bot instance, so tests can run several bots in one process."""
+
+from __future__ import annotations
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+
+_LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60)
+_GENERATION_BUCKETS = (10, 30, 60, 90, 120, 180, 300, 600, 1200, 3600)
+
+
+class Metrics:
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry(auto_describe=True)
+        r = self.registry
+        self.jobs = Counter("klingbot_jobs", "Jobs by kind and outcome", ["kind", "outcome"], registry=r)
+        self.generation_seconds = Histogram(
+            "klingbot_generation_seconds",
+            "Time from submission to the provider's result",
+            ["kind"],
+            buckets=_GENERATION_BUCKETS,
+            registry=r,
+        )
+        self.callbacks = Counter(
+            "klingbot_callbacks", "Callbacks received, by result", ["result"], registry=r
+        )
+        self.polls = Counter("klingbot_polls", "Provider status queries, by result", ["result"], registry=r)
+        self.delivery_latency_seconds = Histogram(
+            "klingbot_delivery_latency_seconds",
+            "Time from the provider's result reaching the bot to the video being posted",
+            buckets=_LATENCY_BUCKETS,
+            registry=r,
+        )
+        self.discord_errors = Counter(
+            "klingbot_discord_errors", "Discord API errors, by HTTP status", ["status"], registry=r
+        )
+        self.provider_errors = Counter(
+            "klingbot_provider_errors", "Provider errors, by category", ["category"], registry=r
+        )
+        self.jobs_in_flight = Gauge(
+            "klingbot_jobs_in_flight", "Jobs accepted and not yet finished", registry=r
+        )
+
+    def render(self) -> bytes:
+        return generate_latest(self.registry)

@@ -1,0 +1,472 @@
+"""The kie.ai job API: Kling motion control only, inputs through kie's File Upload API.
+
+Wire details are in providers.md §4. kie differs from the other families in four ways that shape this
+module: the body `code` decides success even under HTTP 200 (§4.7); `resultJson` and `param` are JSON
+*strings*; inputs must be uploaded to kie first (§4.5); callbacks are HMAC-signed over
+`taskId.timestamp` when the operator set a webhook key (§4.4).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import hashlib
+import hmac
+import io
+import json
+import logging
+import mimetypes
+import re
+import secrets
+import time
+from collections.abc import Awaitable, Callable, Mapping
+from pathlib import PurePosixPath
+from typing import Any, ClassVar
+
+import aiohttp
+
+from bot.models import (
+    ErrorCategory,
+    GenerationRequest,
+    JobKind,
+    MediaInput,
+    MotionRequest,
+    TaskStatus,
+    TaskUpdate,
+)
+from bot.providers.base import ProviderClient, ProviderError, UnsupportedKind
+from bot.providers.http import (
+    HttpResponse,
+    ProviderHttp,
+    RetryPolicy,
+    category_for_http_status,
+    redact_url,
+    retry_after_seconds,
+)
+
+log = logging.getLogger(__name__)
+
+CREATE_PATH = "/api/v1/jobs/createTask"
+QUERY_PATH = "/api/v1/jobs/recordInfo"
+UPLOAD_PATH = "/api/file-stream-upload"
+UPLOAD_FOLDER = "klingbot"
+
+TIMESTAMP_HEADER = "X-Webhook-Timestamp"
+SIGNATURE_HEADER = "X-Webhook-Signature"
+
+# §4.1: kie's `mode` enum is 720p | 1080p; the bot speaks std | pro like the other families.
+_MODES = {"std": "720p", "pro": "1080p", "720p": "720p", "1080p": "1080p"}
+_ORIENTATIONS = frozenset({"image", "video"})
+# Kling's own model names (what /motion may pass) and kie's market names for the same models.
+_MODELS = {
+    "kling-v2-6": "kling-2.6/motion-control",
+    "kling-v3": "kling-3.0/motion-control",
+    "kling-2.6/motion-control": "kling-2.6/motion-control",
+    "kling-3.0/motion-control": "kling-3.0/motion-control",
+}
+
+# §4.1 response codes. The body `code` is authoritative whatever the HTTP status (§4.7).
+_CODE_CATEGORIES: dict[int, ErrorCategory] = {
+    400: ErrorCategory.INVALID_REQUEST,  # upload API parameter error (§4.5)
+    401: ErrorCategory.AUTH,
+    402: ErrorCategory.INSUFFICIENT_CREDITS,
+    404: ErrorCategory.INVALID_REQUEST,
+    422: ErrorCategory.INVALID_REQUEST,
+    429: ErrorCategory.RATE_LIMITED,
+    433: ErrorCategory.INSUFFICIENT_CREDITS,  # a sub-key's usage cap: more credits fix it
+    455: ErrorCategory.TRANSIENT,  # maintenance
+    500: ErrorCategory.TRANSIENT,
+    501: ErrorCategory.FAILED,  # generation failed
+    505: ErrorCategory.AUTH,  # feature disabled for this account: only the operator can fix it
+}
+_DEFAULT_MESSAGES: dict[ErrorCategory, str] = {
+    ErrorCategory.INVALID_REQUEST: "kie.ai refused the request as invalid.",
+    ErrorCategory.CONTENT_POLICY: "kie.ai refused the content.",
+    ErrorCategory.AUTH: "kie.ai refused the bot's credentials or has this feature disabled for the account.",
+    ErrorCategory.INSUFFICIENT_CREDITS: "The kie.ai account has run out of credits.",
+    ErrorCategory.RATE_LIMITED: "kie.ai is rate limiting the bot; try again shortly.",
+    ErrorCategory.TRANSIENT: "kie.ai is unavailable right now; try again shortly.",
+    ErrorCategory.FAILED: "kie.ai could not generate the video.",
+}
+_MAX_MESSAGE = 300
+
+# §4.2 / §4.7: three pending words, one success, one failure. Anything else counts as still running.
+_STATES: dict[str, TaskStatus] = {
+    "waiting": TaskStatus.QUEUED,
+    "queuing": TaskStatus.QUEUED,
+    "generating": TaskStatus.PROCESSING,
+    "success": TaskStatus.SUCCEEDED,
+    "fail": TaskStatus.FAILED,
+}
+
+_TIMESTAMP = re.compile(r"[0-9]{1,12}")  # §4.4: integer Unix seconds
+_UNREADABLE = "kie.ai sent a response the bot could not read."
+
+
+class KieClient(ProviderClient):
+    name = "kie"
+    supported_kinds: ClassVar[frozenset[JobKind]] = frozenset({JobKind.MOTION})
+    # Inputs go through kie's own upload API, so the bot does not need a public URL for them.
+    needs_input_urls = False
+
+    def __init__(
+        self,
+        api_key: str,
+        *,
+        base_url: str = "https://api.kie.ai",
+        upload_base_url: str = "https://kieai.redpandaai.co",
+        webhook_hmac_key: str | None = None,
+        model: str = "kling-2.6/motion-control",
+        retry: RetryPolicy | None = None,
+        session: aiohttp.ClientSession | None = None,
+        clock: Callable[[], float] = time.time,
+        signature_max_age: float = 300.0,
+    ) -> None:
+        self._api_key = api_key
+        self._hmac_key = webhook_hmac_key or None
+        self.upload_base_url = upload_base_url.rstrip("/")
+        self.model = model
+        self.signature_max_age = signature_max_age
+        self._clock = clock
+        self._http = ProviderHttp(base_url, auth_header=self._authorization, retry=retry, session=session)
+
+    def __repr__(self) -> str:
+        signed = "on" if self._hmac_key else "off"
+        return f"KieClient(base_url={self._http.base_url!r}, model={self.model!r}, signed_callbacks={signed})"
+
+    __str__ = __repr__
+
+    def _authorization(self) -> str:
+        return f"Bearer {self._api_key}"
+
+    async def close(self) -> None:
+        await self._http.close()
+
+    # ---- submit --------------------------------------------------------------------------------
+
+    async def submit(self, request: GenerationRequest, *, job_id: str, callback_url: str | None) -> str:
+        if not isinstance(request, MotionRequest):
+            raise UnsupportedKind("kie.ai", request.kind)
+        body = self._create_body(request, callback_url)  # checks options before anything is uploaded
+        body["input"]["input_urls"] = [await self._upload(request.image, job_id, "image")]
+        body["input"]["video_urls"] = [await self._upload(request.video, job_id, "video")]
+        response = await self._create(body)
+        data = _data(response.body)
+        task_id = _task_id(data) if data is not None else None
+        if task_id is None:
+            raise ProviderError(ErrorCategory.TRANSIENT, _UNREADABLE, http_status=response.status)
+        log.info("kie task %s created for job %s", task_id, job_id)
+        return task_id
+
+    def _create_body(self, request: MotionRequest, callback_url: str | None) -> dict[str, Any]:
+        mode = _MODES.get(request.mode)
+        if mode is None:
+            raise ProviderError(ErrorCategory.INVALID_REQUEST, "Mode must be std (720p) or pro (1080p).")
+        if request.orientation not in _ORIENTATIONS:
+            raise ProviderError(ErrorCategory.INVALID_REQUEST, "Orientation must be image or video.")
+        model = _MODELS.get(request.model) if request.model else self.model
+        if model is None:
+            raise ProviderError(
+                ErrorCategory.INVALID_REQUEST, f"kie.ai has no motion-control model called {request.model!r}."
+            )
+        inputs: dict[str, Any] = {}
+        if request.prompt:
+            inputs["prompt"] = request.prompt
+        # input_urls / video_urls are filled in after upload; kie's schema has no keep_original_sound.
+        inputs.update(character_orientation=request.orientation, mode=mode)
+        body: dict[str, Any] = {"model": model, "input": inputs}
+        if callback_url:
+            body["callBackUrl"] = callback_url  # camelCase (§4.1)
+        return body
+
+    async def _create(self, body: dict[str, Any]) -> HttpResponse:
+        """createTask, retried only when kie certainly did not start a task.
+
+        A 429 is not queued (§4.7) and 455 means maintenance, so repeating those cannot double-charge.
+        After a 500 or a lost connection the task may exist, so the engine decides, not this loop.
+        """
+
+        def send() -> Awaitable[HttpResponse]:
+            return self._http.request("POST", CREATE_PATH, classify=_classify, json_body=body, retry=False)
+
+        def refused(error: ProviderError) -> bool:
+            return error.category is ErrorCategory.RATE_LIMITED or error.code == 455
+
+        return await self._with_retries("createTask", send, refused)
+
+    async def _upload(self, media: MediaInput, job_id: str, role: str) -> str:
+        """Stream one input to kie's File Upload API (§4.5) and return the URL kie can fetch it from."""
+        file_name = _upload_name(media, job_id, role)
+
+        def send() -> Awaitable[HttpResponse]:
+            # A fresh form each attempt: a sent BytesIO cannot be replayed, and raw bytes over 1 MiB
+            # would make aiohttp write the whole body in one go (it warns about blocking the loop).
+            form = aiohttp.FormData()
+            form.add_field(
+                "file", io.BytesIO(media.data), filename=file_name, content_type=media.content_type
+            )
+            form.add_field("uploadPath", UPLOAD_FOLDER)
+            form.add_field("fileName", file_name)
+            return self._http.request(
+                "POST", UPLOAD_PATH, classify=_classify, data=form, base_url=self.upload_base_url, retry=False
+            )
+
+        response = await self._with_retries("upload", send, lambda error: error.category.is_retryable)
+        data = _data(response.body)
+        # §4.5 [C]: the reference pages name it downloadUrl, the quickstart fileUrl.
+        url = _first_str(data, "downloadUrl", "fileUrl") if data is not None else None
+        if url is None or not url.startswith(("http://", "https://")):
+            raise ProviderError(ErrorCategory.TRANSIENT, _UNREADABLE, http_status=response.status)
+        return url
+
+    async def _with_retries(
+        self,
+        what: str,
+        send: Callable[[], Awaitable[HttpResponse]],
+        retryable: Callable[[ProviderError], bool],
+    ) -> HttpResponse:
+        """ProviderHttp's backoff, for calls whose retry rule or request body it cannot handle itself."""
+        policy = self._http.retry
+        for attempt in range(policy.attempts):
+            try:
+                return await send()
+            except ProviderError as exc:
+                if not retryable(exc) or attempt == policy.attempts - 1:
+                    raise self._scrubbed(exc) from None
+                delay = policy.delay(attempt, exc.retry_after)
+                log.info(
+                    "kie %s failed (%s); retry %d in %.2fs", what, exc.category.value, attempt + 1, delay
+                )
+                await asyncio.sleep(delay)
+        raise AssertionError("RetryPolicy.attempts must be at least 1")
+
+    # ---- query ---------------------------------------------------------------------------------
+
+    async def query(self, task_id: str, *, kind: JobKind) -> TaskUpdate:
+        if kind not in self.supported_kinds:
+            raise UnsupportedKind("kie.ai", kind)
+        try:
+            response = await self._http.request(
+                "GET", QUERY_PATH, classify=_classify_query, params={"taskId": task_id}
+            )
+        except ProviderError as exc:
+            raise self._scrubbed(exc) from None
+        data = _data(response.body)
+        try:
+            if data is None:
+                raise ValueError("no data object")
+            return self._update(data, fallback_task_id=task_id, default_state="")
+        except ValueError:
+            # A task record kie cannot describe yet (or a proxy's page): poll again later.
+            raise ProviderError(ErrorCategory.TRANSIENT, _UNREADABLE, http_status=response.status) from None
+
+    # ---- callbacks -----------------------------------------------------------------------------
+
+    def parse_callback(self, body: Any) -> TaskUpdate:
+        envelope = _as_mapping(body)
+        data = _data(envelope)
+        if envelope is None or data is None:
+            raise ValueError("a kie callback carries a data object")
+        # Callbacks come only for terminal states (§4.3): without a state, the envelope code says which.
+        terminal = "success" if _int_code(envelope.get("code")) == 200 else "fail"
+        return self._update(data, fallback_task_id=None, default_state=terminal)
+
+    def verify_callback(self, headers: Mapping[str, str], body: Any, *, now: float | None = None) -> bool:
+        """§4.4: base64(HMAC-SHA256(key, taskId + "." + timestamp)); only id and time are signed."""
+        if self._hmac_key is None:
+            return True
+        timestamp = _header(headers, TIMESTAMP_HEADER)
+        signature = _header(headers, SIGNATURE_HEADER)
+        data = _data(_as_mapping(body))
+        task_id = _task_id(data) if data is not None else None
+        if timestamp is None or signature is None or task_id is None:
+            log.warning("kie callback refused: signature headers or task id missing")
+            return False
+        if not _TIMESTAMP.fullmatch(timestamp):
+            log.warning("kie callback for task %r refused: malformed timestamp", task_id)
+            return False
+        current = self._clock() if now is None else now
+        if abs(current - int(timestamp)) > self.signature_max_age:
+            log.warning("kie callback for task %r refused: timestamp outside the allowed window", task_id)
+            return False
+        expected = sign_callback(self._hmac_key, task_id, timestamp)
+        if not hmac.compare_digest(expected.encode(), signature.strip().encode("utf-8", "replace")):
+            log.warning("kie callback for task %r refused: signature mismatch", task_id)
+            return False
+        return True
+
+    # ---- shared parsing ------------------------------------------------------------------------
+
+    def _update(
+        self, data: Mapping[str, Any], *, fallback_task_id: str | None, default_state: str
+    ) -> TaskUpdate:
+        """A recordInfo `data` or a callback `data` (the same record shape, §4.2 / §4.3)."""
+        task_id = _task_id(data) or fallback_task_id
+        if task_id is None:
+            raise ValueError("no taskId")
+        raw = data.get("state")
+        raw_state = raw if isinstance(raw, str) else default_state
+        status = _STATES.get(raw_state.strip().lower(), TaskStatus.PROCESSING)
+        if status is TaskStatus.SUCCEEDED:
+            return TaskUpdate(task_id, status, raw_state, video_url=_result_url(data.get("resultJson")))
+        if status is TaskStatus.FAILED:
+            # The envelope's msg is generic ("success", "Playground task failed."): failMsg or nothing.
+            reason = _first_str(data, "failMsg") or _DEFAULT_MESSAGES[ErrorCategory.FAILED]
+            return TaskUpdate(
+                task_id,
+                status,
+                raw_state,
+                error_category=ErrorCategory.FAILED,
+                error_message=self._scrub(reason),
+            )
+        return TaskUpdate(task_id, status, raw_state)
+
+    def _scrub(self, text: str) -> str:
+        """Provider text is shown to members: no signed URLs, and never our own secrets."""
+        text = redact_url(text)
+        for secret in (self._api_key, self._hmac_key):
+            if secret:
+                text = text.replace(secret, "…")
+        return text[:_MAX_MESSAGE]
+
+    def _scrubbed(self, exc: ProviderError) -> ProviderError:
+        if type(exc) is not ProviderError:
+            return exc
+        return ProviderError(
+            exc.category,
+            self._scrub(exc.message),
+            http_status=exc.http_status,
+            code=exc.code,
+            retry_after=exc.retry_after,
+        )
+
+
+def sign_callback(key: str, task_id: str, timestamp: str) -> str:
+    """The X-Webhook-Signature kie sends for `task_id` at `timestamp` (§4.4; the key as UTF-8 bytes)."""
+    digest = hmac.new(key.encode(), f"{task_id}.{timestamp}".encode(), hashlib.sha256).digest()
+    return base64.b64encode(digest).decode("ascii")
+
+
+# ---- error classification --------------------------------------------------------------------------
+
+
+def _classify(response: HttpResponse) -> ProviderError | None:
+    return _classify_response(response, query=False)
+
+
+def _classify_query(response: HttpResponse) -> ProviderError | None:
+    return _classify_response(response, query=True)
+
+
+def _classify_response(response: HttpResponse, *, query: bool) -> ProviderError | None:
+    """An error when the HTTP status or the body `code` says so; §4.7: HTTP 200 can carry an error."""
+    body = response.body if isinstance(response.body, Mapping) else None
+    if body is None:
+        if response.status < 400:
+            # Not kie's envelope at all (a proxy page, an empty body): worth another try.
+            return ProviderError(ErrorCategory.TRANSIENT, _UNREADABLE, http_status=response.status)
+        return _error(category_for_http_status(response.status), None, response, response.status)
+    code = _int_code(body.get("code"))
+    if code is None:
+        code = response.status
+    if code == 200 and response.status < 400:
+        return None
+    if code == 200:
+        code = response.status
+    if query and code == 404:
+        # The id came from kie moments ago, so "not found" is most likely a record that has not
+        # propagated yet; polling again is bounded by the job's timeout.
+        category = ErrorCategory.TRANSIENT
+    else:
+        category = _CODE_CATEGORIES.get(code) or category_for_http_status(code)
+    return _error(category, _message(body), response, code)
+
+
+def _error(category: ErrorCategory, message: str | None, response: HttpResponse, code: int) -> ProviderError:
+    return ProviderError(
+        category,
+        message or _DEFAULT_MESSAGES[category],
+        http_status=response.status,
+        code=code,
+        retry_after=retry_after_seconds(response.headers),
+    )
+
+
+# ---- small readers that never raise KeyError or TypeError ------------------------------------------
+
+
+def _as_mapping(body: Any) -> Mapping[str, Any] | None:
+    if isinstance(body, bytes | bytearray | str):
+        try:
+            body = json.loads(body)
+        except ValueError:
+            return None
+    return body if isinstance(body, Mapping) else None
+
+
+def _data(body: Any) -> Mapping[str, Any] | None:
+    data = body.get("data") if isinstance(body, Mapping) else None
+    return data if isinstance(data, Mapping) else None
+
+
+def _int_code(value: Any) -> int | None:
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, str) and value.strip().isdigit():
+        return int(value)
+    return None
+
+
+def _first_str(data: Mapping[str, Any], *keys: str) -> str | None:
+    for key in keys:
+        value = data.get(key)
+        if isinstance(value, str) and value.strip():
+            return value.strip()
+    return None
+
+
+def _message(body: Mapping[str, Any] | None) -> str | None:
+    # §4.2 [C]: recordInfo says `message`, everything else says `msg`.
+    return _first_str(body, "msg", "message") if body is not None else None
+
+
+def _task_id(data: Mapping[str, Any]) -> str | None:
+    # §4.4 [C]: market callbacks carry data.taskId; the verification sample reads data.task_id.
+    for key in ("taskId", "task_id"):
+        value = data.get(key)
+        if isinstance(value, int) and not isinstance(value, bool):
+            return str(value)
+        if isinstance(value, str) and value.strip():
+            return value.strip()
+    return None
+
+
+def _result_url(result_json: Any) -> str:
+    """§4.2: resultJson is a JSON *string* {"resultUrls": [...]}; a decoded object is accepted too."""
+    if isinstance(result_json, str):
+        result_json = json.loads(result_json)  # ValueError on garbage
+    urls = result_json.get("resultUrls") if isinstance(result_json, Mapping) else None
+    if isinstance(urls, list):
+        for url in urls:
+            if isinstance(url, str) and url.startswith(("http://", "https://")):
+                return url
+    raise ValueError("a successful kie task without a result URL")
+
+
+def _header(headers: Mapping[str, str], name: str) -> str | None:
+    value = headers.get(name)
+    if value is None:
+        lowered = name.lower()
+        value = next((v for k, v in headers.items() if k.lower() == lowered), None)
+    return value if isinstance(value, str) and value else None
+
+
+def _upload_name(media: MediaInput, job_id: str, role: str) -> str:
+    """A fresh name per upload: kie overwrites on a re-used name (§4.5) and the URL is public."""
+    stem = re.sub(r"[^A-Za-z0-9_-]", "", job_id)[:40] or "job"
+    suffix = PurePosixPath(media.filename).suffix.lower()
+    if not re.fullmatch(r"\.[a-z0-9]{1,5}", suffix):
+        suffix = mimetypes.guess_extension(media.content_type) or ""
+    return f"{stem}-{role}-{secrets.token_hex(6)}{suffix}"

@@ -1,0 +1,215 @@
+"""Configuration from the environment (and a `.env` file), validated once at start-up.
+
+Every variable of PRODUCT.md §6 lives here. Secrets are SecretStr so they never print; errors name
+the variable and say where to set it.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated, Any
+from urllib.parse import urlparse
+
+from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class ProviderName(StrEnum):
+    ACEDATA = "acedata"
+    KLING = "kling"
+    KIE = "kie"
+    GATEWAY = "gateway"
+
+
+DEFAULT_API_BASES: dict[ProviderName, str] = {
+    ProviderName.ACEDATA: "https://api.acedata.cloud",
+    ProviderName.KLING: "https://api-singapore.klingai.com",
+    ProviderName.KIE: "https://api.kie.ai",
+    ProviderName.GATEWAY: "https://www.ezmodel.cloud",
+}
+DEFAULT_KIE_UPLOAD_BASE = "https://kieai.redpandaai.co"
+
+
+class LogFormat(StrEnum):
+    TEXT = "text"
+    JSON = "json"
+
+
+def _http_url(value: str, name: str) -> str:
+    parsed = urlparse(value)
+    if parsed.scheme not in ("http", "https") or not parsed.netloc:
+        raise ValueError(f"{name} must be an http(s) URL, for example https://example.org")
+    return value.rstrip("/")
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_file=".env", env_file_encoding="utf-8", extra="ignore", case_sensitive=False
+    )
+
+    discord_token: SecretStr | None = None
+    discord_api_base: str = "https://discord.com/api/v10"
+    discord_gateway_url: str | None = None
+    dev_guild_id: int | None = None
+
+    kling_provider: ProviderName = ProviderName.ACEDATA
+    kling_api_base: str | None = None
+    kling_api_key: SecretStr | None = None
+    kling_access_key: SecretStr | None = None
+    kling_secret_key: SecretStr | None = None
+    kie_upload_base: str = DEFAULT_KIE_UPLOAD_BASE
+    kie_webhook_hmac_key: SecretStr | None = None
+
+    public_base_url: str | None = None
+    webhook_host: str = "0.0.0.0"
+    webhook_port: Annotated[int, Field(ge=0, le=65535)] = 8080
+
+    database_url: str = "sqlite:///data/klingbot.db"
+    poll_interval_seconds: Annotated[float, Field(gt=0, le=3600)] = 15.0
+    job_timeout_seconds: Annotated[float, Field(gt=0)] = 3600.0
+
+    log_level: str = "INFO"
+    log_format: LogFormat = LogFormat.TEXT
+
+    # Not in the public table, but useful to operators and tests.
+    media_dir: Path | None = None  # where job inputs and downloads live; default beside the database
+    max_jobs_in_flight_per_user: Annotated[int, Field(ge=1, le=100)] = 2
+
+    @field_validator(
+        "discord_token",
+        "kling_api_key",
+        "kling_access_key",
+        "kling_secret_key",
+        "kie_webhook_hmac_key",
+        "dev_guild_id",
+        "discord_gateway_url",
+        "kling_api_base",
+        "public_base_url",
+        mode="before",
+    )
+    @classmethod
+    def _blank_is_unset(cls, value: Any) -> Any:
+        # `FOO=` in a .env file means "not set", not "set to the empty string".
+        if isinstance(value, str) and not value.strip():
+            return None
+        return value
+
+    @field_validator("discord_api_base", "kie_upload_base")
+    @classmethod
+    def _check_http(cls, value: str, info: Any) -> str:
+        return _http_url(value, info.field_name.upper())
+
+    @field_validator("kling_api_base", "public_base_url")
+    @classmethod
+    def _check_optional_http(cls, value: str | None, info: Any) -> str | None:
+        return None if value is None else _http_url(value, info.field_name.upper())
+
+    @field_validator("discord_gateway_url")
+    @classmethod
+    def _check_ws(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        parsed = urlparse(value)
+        if parsed.scheme not in ("ws", "wss") or not parsed.netloc:
+            raise ValueError("DISCORD_GATEWAY_URL must be a ws:// or wss:// URL")
+        return value
+
+    @field_validator("log_level")
+    @classmethod
+    def _check_level(cls, value: str) -> str:
+        level = value.upper()
+        if level not in ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"):
+            raise ValueError("LOG_LEVEL must be one of DEBUG, INFO, WARNING, ERROR, CRITICAL")
+        return level
+
+    @field_validator("database_url")
+    @classmethod
+    def _check_database(cls, value: str) -> str:
+        if value.startswith("sqlite:///") or value == "sqlite://:memory:":
+            return value
+        if value.startswith(("postgresql://", "postgres://")):
+            raise ValueError("DATABASE_URL: the PostgreSQL backend is not available yet; use sqlite:///path")
+        raise ValueError("DATABASE_URL must look like sqlite:///data/klingbot.db")
+
+    # ---- derived values --------------------------------------------------------------------
+
+    @property
+    def provider_api_base(self) -> str:
+        return self.kling_api_base or DEFAULT_API_BASES[self.kling_provider]
+
+    @property
+    def sqlite_path(self) -> Path | None:
+        """The database file, or None for an in-memory database."""
+        rest = self.database_url.removeprefix("sqlite://")
+        if rest == ":memory:":
+            return None
+        return Path(rest.removeprefix("/")) if not rest.startswith("//") else Path(rest[1:])
+
+    @property
+    def media_path(self) -> Path:
+        if self.media_dir is not None:
+            return self.media_dir
+        db = self.sqlite_path
+        return (db.parent if db is not None else Path("data")) / "media"
+
+    def missing_for_run(self) -> list[str]:
+        """Everything the bot needs to run that is not set, each as a sentence naming the variable."""
+        problems: list[str] = []
+        if self.discord_token is None:
+            problems.append(
+                "DISCORD_TOKEN is not set: put your bot token in the environment or in a .env file "
+                "(DISCORD_TOKEN=...); see README.md, 'Create the Discord application'."
+            )
+        problems.extend(self.missing_provider_credentials())
+        return problems
+
+    def missing_provider_credentials(self) -> list[str]:
+        provider = self.kling_provider
+        if provider is ProviderName.KLING:
+            missing = [
+                name
+                for name, value in (
+                    ("KLING_ACCESS_KEY", self.kling_access_key),
+                    ("KLING_SECRET_KEY", self.kling_secret_key),
+                )
+                if value is None
+            ]
+            if missing:
+                return [
+                    f"{' and '.join(missing)} not set: KLING_PROVIDER=kling needs the access key and "
+                    "secret key from the Kling developer console."
+                ]
+            return []
+        if self.kling_api_key is None:
+            return [
+                f"KLING_API_KEY is not set: KLING_PROVIDER={provider.value} needs that provider's API key."
+            ]
+        return []
+
+
+def describe_validation_error(error: ValidationError) -> list[str]:
+    """Turn pydantic's report into one plain sentence per bad variable."""
+    lines = []
+    for item in error.errors():
+        name = str(item["loc"][0]).upper() if item["loc"] else "configuration"
+        message = item["msg"].removeprefix("Value error, ")
+        if item["type"] == "enum":
+            message = f"must be one of: {item.get('ctx', {}).get('expected', '')}"
+        # Echo what was given, to help spot typos, except for secrets.
+        shown = "" if name in _SECRET_NAMES else f" (got {item.get('input')!r})"
+        lines.append(f"{name}: {message}{shown}")
+    return lines
+
+
+_SECRET_NAMES = {
+    "DISCORD_TOKEN",
+    "KLING_API_KEY",
+    "KLING_ACCESS_KEY",
+    "KLING_SECRET_KEY",
+    "KIE_WEBHOOK_HMAC_KEY",
+}
+
+
+def load_settings(**overrides: Any) -> Settings:
+    return Settings(**overrides)

@@ -1,0 +1,1 @@
+"""Discord-facing commands and views. Thin: they parse, validate and hand over to the job engine."""

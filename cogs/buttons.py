@@ -1,0 +1,144 @@
+"""Extend, Re-run and Delete on finished videos: persistent buttons whose custom id carries the job id.
+
+They are DynamicItems registered at start-up, so a click on a message posted by an earlier process
+works: the job is loaded from the store, not from memory.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import discord
+from discord.ext import commands
+
+from bot.custom_ids import TEMPLATE
+from bot.errors import UserFacingError
+from bot.jobs.drafts import InputFile, JobDraft
+from bot.models import JobKind
+from bot.tree import report_error
+from cogs.common import is_moderator, kling_bot, requester_from
+from cogs.submit import hand_over
+from cogs.video import extend_draft
+from db.records import JobRecord
+
+
+class ExtendPrompt(discord.ui.Modal, title="Extend the video"):
+    prompt: discord.ui.TextInput[ExtendPrompt] = discord.ui.TextInput(
+        label="What happens next? (optional)",
+        style=discord.TextStyle.paragraph,
+        required=False,
+        max_length=2500,
+    )
+
+    def __init__(self, parent: JobRecord) -> None:
+        super().__init__(timeout=600)
+        self.parent = parent
+
+    async def on_submit(self, interaction: discord.Interaction) -> None:
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        draft = extend_draft(
+            self.parent, requester_from(interaction), self.prompt.value or None, interaction.filesize_limit
+        )
+        await hand_over(interaction, draft, [])
+
+    async def on_error(  # type: ignore[override]  # Modal's own signature has no `item`
+        self, interaction: discord.Interaction, error: Exception
+    ) -> None:
+        await report_error(interaction, error)
+
+
+class JobButton(discord.ui.DynamicItem[discord.ui.Button[Any]], template=TEMPLATE):
+    def __init__(self, action: str, job_id: str) -> None:
+        super().__init__(discord.ui.Button(label=action, custom_id=f"kling:{action}:{job_id}"))
+        self.action = action
+        self.job_id = job_id
+
+    @classmethod
+    async def from_custom_id(
+        cls, interaction: discord.Interaction, item: discord.ui.Item[Any], match: re.Match[str]
+    ) -> JobButton:
+        return cls(match["action"], match["job_id"])
+
+    async def callback(self, interaction: discord.Interaction) -> None:
+        try:
+            await self._handle(interaction)
+        except Exception as error:
+            await report_error(interaction, error)
+
+    async def _handle(self, interaction: discord.Interaction) -> None:
+        bot = kling_bot(interaction)
+        job = await bot.store.get_job(self.job_id)
+        if job is None:
+            raise UserFacingError("I no longer know this job.")
+        if self.action == "delete":
+            await self._delete(interaction, job)
+        elif self.action == "extend":
+            await interaction.response.send_modal(ExtendPrompt(job))
+        else:
+            await self._rerun(interaction, job)
+
+    async def _delete(self, interaction: discord.Interaction, job: JobRecord) -> None:
+        if interaction.user.id != job.user_id and not await is_moderator(interaction):
+            raise UserFacingError("Only the member who asked for this video, or a moderator, can delete it.")
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        if interaction.message is not None:
+            try:
+                await interaction.message.delete()
+            except discord.HTTPException as exc:
+                raise UserFacingError(
+                    "I couldn't delete that message; I may lack Manage Messages here."
+                ) from exc
+        await kling_bot(interaction).engine.audit(
+            job.guild_id, interaction.user.id, "video deleted", f"`{job.id}` by <@{job.user_id}>", job.id
+        )
+        await interaction.edit_original_response(content=f"Deleted the video of job `{job.id}`.")
+
+    async def _rerun(self, interaction: discord.Interaction, job: JobRecord) -> None:
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        bot = kling_bot(interaction)
+        inputs = []
+        for item in job.params.get("inputs", []):
+            data = await bot.inputs.read(job.id, item["name"])
+            if data is None:
+                raise UserFacingError(
+                    f"The attachments of job `{job.id}` are no longer kept; run the command again with them."
+                )
+            source_url = job.params.get("_source_urls", {}).get(item["role"])
+            inputs.append(
+                InputFile(
+                    item["role"],
+                    data,
+                    item["filename"],
+                    item["content_type"],
+                    source_url=None if item.get("converted") else source_url,
+                    converted=bool(item.get("converted")),
+                )
+            )
+        private = {"inputs", "_source_urls", "notes", "reference_seconds"}
+        options = {k: v for k, v in job.params.items() if k not in private}
+        options["attachment_size_limit"] = interaction.filesize_limit
+        draft = JobDraft(
+            JobKind(job.kind),
+            requester_from(interaction),
+            options,
+            inputs=tuple(inputs),
+            parent_job_id=job.id,
+            reference_seconds=job.params.get("reference_seconds"),
+        )
+        await hand_over(interaction, draft, [f"Re-running job `{job.id}` with the same settings."])
+
+
+class ButtonsCog(commands.Cog):
+    def __init__(self, bot: commands.Bot) -> None:
+        self.bot = bot
+
+    async def cog_load(self) -> None:
+        self.bot.add_dynamic_items(JobButton)
+
+    async def cog_unload(self) -> None:
+        self.bot.remove_dynamic_items(JobButton)
+
+
+async def setup(bot: commands.Bot) -> None:
+    await bot.add_cog(ButtonsCog(bot))

@@ -1,0 +1,90 @@
+"""What every cog needs: who is asking and where, moderator checks, reading attachments safely."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import discord
+
+from bot.errors import Refusal, UserFacingError
+from bot.jobs.drafts import Requester
+
+if TYPE_CHECKING:
+    from bot.client import KlingBot
+
+
+def kling_bot(interaction: discord.Interaction) -> KlingBot:
+    from bot.client import KlingBot
+
+    client = interaction.client
+    assert isinstance(client, KlingBot)
+    return client
+
+
+def requester_from(interaction: discord.Interaction) -> Requester:
+    user = interaction.user
+    roles = tuple(role.id for role in getattr(user, "roles", ()) if not role.is_default())
+    channel_id = interaction.channel_id
+    if channel_id is None:
+        raise UserFacingError("I can't tell which channel this is; run the command in a server channel.")
+    return Requester(
+        user_id=user.id,
+        guild_id=interaction.guild_id,
+        channel_id=channel_id,
+        role_ids=roles,
+        interaction_token=interaction.token,
+        interaction_expires_at=interaction.expires_at.timestamp(),
+        application_id=interaction.application_id,
+        attachment_size_limit=interaction.filesize_limit,
+    )
+
+
+async def is_moderator(interaction: discord.Interaction) -> bool:
+    """Manage Server, or the server's configured moderator role. Checked in code on every admin call:
+    default permissions are only a hint server admins can change."""
+    if interaction.guild_id is None:
+        return False
+    permissions = interaction.permissions
+    if permissions.manage_guild or permissions.administrator:
+        return True
+    settings = await kling_bot(interaction).store.get_guild_settings(interaction.guild_id)
+    if settings.mod_role_id is None:
+        return False
+    return any(role.id == settings.mod_role_id for role in getattr(interaction.user, "roles", ()))
+
+
+async def require_moderator(interaction: discord.Interaction) -> None:
+    if not await is_moderator(interaction):
+        raise Refusal(
+            "Only moderators can do that: members with Manage Server, or the moderator role set with "
+            "/kling-admin mod-role."
+        )
+
+
+async def read_attachment(attachment: discord.Attachment, *, role: str, max_bytes: int) -> bytes:
+    """The attachment's bytes, read now (its URL expires); refuses oversize files before downloading."""
+    if attachment.size > max_bytes:
+        raise UserFacingError(
+            f"The {role} is {attachment.size / 1048576:.1f} MB; the limit is {max_bytes / 1048576:.0f} MB. "
+            "Send a smaller file."
+        )
+    if attachment.size == 0:
+        raise UserFacingError(f"The {role} is an empty file; attach the real file and try again.")
+    try:
+        data = await attachment.read()
+    except discord.HTTPException as exc:
+        raise UserFacingError(
+            f"I couldn't download the {role} from Discord ({exc.status}); attach it again and retry."
+        ) from exc
+    if len(data) > max_bytes:
+        raise UserFacingError(f"The {role} is larger than {max_bytes / 1048576:.0f} MB; send a smaller file.")
+    return data
+
+
+def check_length(value: str | None, *, name: str, limit: int) -> str | None:
+    if value is None:
+        return None
+    value = value.strip()
+    if len(value) > limit:
+        raise UserFacingError(f"The {name} is {len(value)} characters long; keep it to {limit} or fewer.")
+    return value or None

@@ -1,0 +1,87 @@
+"""The path every generating command shares: check early, read and validate inputs, hand over, confirm."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from functools import partial
+
+import discord
+
+from bot.errors import UserFacingError
+from bot.jobs.drafts import InputFile, JobDraft
+from bot.jobs.engine import AcceptedJob
+from bot.media import MediaError, PreparedMedia, prepare_image, prepare_motion_video
+from cogs.common import kling_bot, read_attachment
+
+IMAGE_MAX_BYTES = 10 * 1024 * 1024
+VIDEO_MAX_BYTES = 100 * 1024 * 1024
+
+
+async def load_image(attachment: discord.Attachment, *, role: str, label: str) -> tuple[InputFile, list[str]]:
+    data = await read_attachment(attachment, role=label, max_bytes=IMAGE_MAX_BYTES)
+    prepared = await _prepare(partial(prepare_image, role=label), data, attachment.filename)
+    return _input_file(role, attachment, data, prepared), list(prepared.notes)
+
+
+async def load_motion_video(
+    attachment: discord.Attachment, *, orientation: str
+) -> tuple[InputFile, list[str], float]:
+    data = await read_attachment(attachment, role="reference video", max_bytes=VIDEO_MAX_BYTES)
+    prepared = await _prepare(
+        partial(prepare_motion_video, orientation=orientation), data, attachment.filename
+    )
+    duration = float(getattr(prepared.info, "duration", 0.0))
+    return _input_file("video", attachment, data, prepared), list(prepared.notes), duration
+
+
+async def _prepare(
+    function: Callable[[bytes, str], PreparedMedia], data: bytes, filename: str
+) -> PreparedMedia:
+    """Media checks decode files: run them off the event loop."""
+    try:
+        return await asyncio.to_thread(function, data, filename)
+    except MediaError as error:
+        raise UserFacingError(str(error)) from error
+
+
+def _input_file(
+    role: str, attachment: discord.Attachment, original: bytes, prepared: PreparedMedia
+) -> InputFile:
+    converted = prepared.data != original
+    return InputFile(
+        role=role,
+        data=prepared.data,
+        filename=prepared.filename,
+        content_type=prepared.content_type,
+        # Discord's URL serves the original bytes only; a converted file needs another home.
+        source_url=None if converted else attachment.url,
+        converted=converted,
+    )
+
+
+def accepted_message(accepted: AcceptedJob, notes: list[str]) -> str:
+    job, limit = accepted.job, accepted.limit
+    cost = f"{job.credits} credit{'s' if job.credits != 1 else ''}"
+    if limit.unlimited:
+        balance = "no limit on this server"
+    else:
+        left = max(0, (limit.credits or 0) - accepted.spent)
+        balance = f"{left} left this {limit.period.value}"
+    lines = [
+        f"✅ Job `{job.id}` accepted: {cost} ({balance}). I'll show progress in this channel and post the "
+        "video there when it's ready, usually within a few minutes.",
+    ]
+    lines.extend(f"• {note}" for note in notes)
+    return "\n".join(lines)
+
+
+async def hand_over(interaction: discord.Interaction, draft: JobDraft, notes: list[str]) -> None:
+    bot = kling_bot(interaction)
+    accepted = await bot.engine.accept(draft)
+    await interaction.edit_original_response(content=accepted_message(accepted, notes))
+
+
+async def check_early(interaction: discord.Interaction, draft: JobDraft) -> None:
+    """Refuse on policy before downloading anything (accept() checks again with the inputs)."""
+    await kling_bot(interaction).engine.check_can_start(draft)

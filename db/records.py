@@ -1,0 +1,176 @@
+"""Plain records the store hands out. They know nothing of Discord or of providers."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+
+class JobState(StrEnum):
+    """A job's life in the store. Only these transitions exist:
+
+    pending → submitted → succeeded → delivered, and pending/submitted/succeeded → failed.
+    """
+
+    PENDING = "pending"  # persisted and credits reserved; not yet accepted by the provider
+    SUBMITTED = "submitted"  # the provider has it (task id known)
+    SUCCEEDED = "succeeded"  # the video exists; credits charged; not yet posted
+    DELIVERED = "delivered"  # posted (or, when nowhere to post, kept for /job)
+    FAILED = "failed"  # terminal; credits refunded
+
+    @property
+    def in_flight(self) -> bool:
+        return self in (JobState.PENDING, JobState.SUBMITTED)
+
+
+UNFINISHED_STATES = (JobState.PENDING, JobState.SUBMITTED, JobState.SUCCEEDED)
+
+
+class Settlement(StrEnum):
+    RESERVED = "reserved"
+    CHARGED = "charged"
+    REFUNDED = "refunded"
+
+
+@dataclass(frozen=True, slots=True)
+class NewJob:
+    id: str
+    guild_id: int | None
+    channel_id: int
+    user_id: int
+    kind: str
+    params: dict[str, Any]
+    provider: str
+    callback_token: str
+    input_token: str | None
+    credits: int
+    interaction_token: str | None
+    interaction_expires_at: float | None
+    application_id: int | None
+    created_at: float
+    parent_job_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class JobRecord:
+    id: str
+    guild_id: int | None
+    channel_id: int
+    user_id: int
+    kind: str
+    params: dict[str, Any]
+    parent_job_id: str | None
+    provider: str
+    provider_task_id: str | None
+    callback_token: str
+    input_token: str | None
+    status: JobState
+    provider_status: str | None
+    progress_stage: str
+    result_url: str | None
+    result_video_id: str | None
+    result_duration: float | None
+    error_category: str | None
+    error_message: str | None
+    credits: int
+    settlement: Settlement
+    interaction_token: str | None
+    interaction_expires_at: float | None
+    application_id: int | None
+    progress_message_id: int | None
+    delivery_nonce: str | None
+    delivery_attempts: int
+    delivered_message_id: int | None
+    delivered_channel_id: int | None
+    delivered_via: str | None
+    delivery_note: str | None
+    submit_attempts: int
+    poll_attempts: int
+    next_poll_at: float | None
+    callback_count: int
+    created_at: float
+    submitted_at: float | None
+    finished_at: float | None
+    delivered_at: float | None
+    updated_at: float
+
+    def __repr__(self) -> str:  # tokens and signed URLs stay out of logs
+        return f"JobRecord(id={self.id!r}, kind={self.kind}, status={self.status.value}, user={self.user_id})"
+
+    @classmethod
+    def from_row(cls, row: dict[str, Any]) -> JobRecord:
+        values = dict(row)
+        values["params"] = json.loads(values["params"])
+        values["status"] = JobState(values["status"])
+        values["settlement"] = Settlement(values["settlement"])
+        return cls(**values)
+
+
+@dataclass(frozen=True, slots=True)
+class Reservation:
+    """The answer to "may this job start?": accepted, or refused with the figures behind the refusal."""
+
+    accepted: bool
+    reason: str | None = None  # "quota" | "in_flight"
+    spent: int = 0
+    in_flight: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class QuotaCheck:
+    """What the engine decided applies to this member; the store enforces it atomically."""
+
+    limit: int | None  # credits per period; None is unlimited
+    window_start: float  # the start of the current period (UTC calendar boundary)
+    max_in_flight: int
+
+
+@dataclass(frozen=True, slots=True)
+class QuotaLimit:
+    guild_id: int
+    scope: str  # guild | role | user
+    target_id: int
+    credits: int | None  # None is unlimited
+    period: str  # day | week | month
+
+
+@dataclass(frozen=True, slots=True)
+class GuildSettings:
+    guild_id: int
+    paused: bool = False
+    pause_reason: str | None = None
+    log_channel_id: int | None = None
+    mod_role_id: int | None = None
+    allowed_channels: frozenset[int] = field(default_factory=frozenset)
+    blocklist: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class UsageRow:
+    user_id: int
+    kind: str
+    jobs: int
+    credits_charged: int
+    credits_reserved: int
+    credits_refunded: int
+
+
+@dataclass(frozen=True, slots=True)
+class InboxItem:
+    id: int
+    job_id: str
+    body: str
+    received_at: float
+
+
+@dataclass(frozen=True, slots=True)
+class AuditEntry:
+    id: int
+    guild_id: int | None
+    actor_id: int | None
+    action: str
+    detail: str
+    job_id: str | None
+    created_at: float

@@ -1,0 +1,397 @@
+"""A loopback fake of the official Kling API (providers.md §2).
+
+- Auth: `Authorization: Bearer <JWT>`, HS256 signed with the secret key, `iss` the access key,
+  `nbf <= now < exp` by the fake's own `clock`; failures answer 401 with codes 1000-1004 (§2.1, §2.6).
+- POST /v1/videos/{motion-control,text2video,image2video,video-extend}: the documented required fields
+  and enums (§2.3, §2.4), answered with 400 and 1200 (missing) or 1201 (bad value).
+- Inputs: URLs are really downloaded; raw base64 images are decoded and kept under `base64:<field>`.
+- GET /v1/videos/<kind>/{task_id or external_task_id}: the `{code, message, request_id, data}` envelope.
+- Callbacks: the bare task object (§2.5); `callback_on_every_status=True` also posts `processing`,
+  `wrapped_callbacks=True` posts the {code, data} variant one summary shows.
+
+Guesses, marked [I] in providers.md terms: an unknown task answers 404 with code 1203, a reused
+external_task_id answers 400 with 1201, an input that cannot be downloaded answers 400 with 1201.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import secrets
+import time
+import uuid
+import warnings
+from collections.abc import Callable
+from typing import Any
+
+import aiohttp
+import jwt
+from aiohttp import web
+
+from tests.fakes.providers.common import FakeProvider, FakeTask
+
+KINDS = ("motion-control", "text2video", "image2video", "video-extend")
+STATUS_WORDS = {"queued": "submitted", "processing": "processing", "succeeded": "succeed", "failed": "failed"}
+MOTION_MODELS = frozenset({"kling-v2-6", "kling-v3"})
+VIDEO_MODELS = frozenset(
+    {
+        "kling-v1",
+        "kling-v1-5",
+        "kling-v1-6",
+        "kling-v2-master",
+        "kling-v2-1",
+        "kling-v2-1-master",
+        "kling-v2-5-turbo",
+        "kling-v2-6",
+        "kling-v3",
+    }
+)
+CAMERA_TYPES = frozenset({"simple", "down_back", "forward_up", "right_turn_forward", "left_turn_forward"})
+CAMERA_AXES = ("horizontal", "vertical", "pan", "tilt", "roll", "zoom")
+MAX_PROMPT = 2500
+
+
+class KlingApiError(Exception):
+    """An answer in Kling's error shape: HTTP status, numeric code, message."""
+
+    def __init__(self, http_status: int, code: int, message: str) -> None:
+        super().__init__(message)
+        self.http_status = http_status
+        self.code = code
+        self.message = message
+
+
+def missing(field: str) -> KlingApiError:
+    return KlingApiError(400, 1200, f"{field} is required")
+
+
+def invalid(field: str, why: str = "is invalid") -> KlingApiError:
+    return KlingApiError(400, 1201, f"{field} {why}")
+
+
+# ---- validation (§2.3, §2.4; the gateway fake forwards bodies here too) ------------------------
+
+
+def _require(body: dict[str, Any], *fields: str) -> None:
+    for field in fields:
+        if body.get(field) in (None, ""):
+            raise missing(field)
+
+
+def _one_of(body: dict[str, Any], field: str, allowed: frozenset[str] | tuple[str, ...]) -> None:
+    if field in body and body[field] not in allowed:
+        raise invalid(field, f"must be one of {', '.join(sorted(allowed))}")
+
+
+def _max_length(body: dict[str, Any], field: str, limit: int) -> None:
+    value = body.get(field)
+    if value is not None and (not isinstance(value, str) or len(value) > limit):
+        raise invalid(field, f"must be a string of at most {limit} characters")
+
+
+def is_url(value: Any) -> bool:
+    return isinstance(value, str) and value.startswith(("http://", "https://"))
+
+
+def check_image(body: dict[str, Any], field: str) -> None:
+    """A URL, or raw base64 with no data: prefix (§2.3)."""
+    value = body.get(field)
+    if value is None or is_url(value):
+        return
+    if not isinstance(value, str) or value.startswith("data:"):
+        raise invalid(field, "must be a URL or raw base64 without a data: prefix")
+    try:
+        base64.b64decode(value, validate=True)
+    except (binascii.Error, ValueError):
+        raise invalid(field, "is not valid base64") from None
+
+
+def check_duration(body: dict[str, Any], *, tail_frame: bool = False) -> None:
+    """A string: "5" or "10", "3" to "15" for kling-v3, only "5" with a tail frame (§2.4, §5)."""
+    if "duration" not in body:
+        return
+    value = body["duration"]
+    if not isinstance(value, str) or not value.isdigit():
+        raise invalid("duration", 'must be a string such as "5"')
+    allowed = {str(n) for n in range(3, 16)} if body.get("model_name") == "kling-v3" else {"5", "10"}
+    if tail_frame:
+        allowed = {"5"}
+    if value not in allowed:
+        raise invalid("duration", f"must be one of {', '.join(sorted(allowed, key=int))}")
+
+
+def check_camera(body: dict[str, Any]) -> None:
+    camera = body.get("camera_control")
+    if camera is None:
+        return
+    if not isinstance(camera, dict) or camera.get("type") not in CAMERA_TYPES:
+        raise invalid("camera_control.type")
+    config = camera.get("config")
+    if camera["type"] != "simple":
+        if config not in (None, {}):
+            raise invalid("camera_control.config", "must be empty unless type is simple")
+        return
+    if not isinstance(config, dict):
+        raise missing("camera_control.config")
+    values = [config.get(axis, 0) for axis in CAMERA_AXES]
+    if any(isinstance(v, bool) or not isinstance(v, int | float) or not -10 <= v <= 10 for v in values):
+        raise invalid("camera_control.config", "values must be numbers in [-10, 10]")
+    if sum(1 for v in values if v != 0) != 1:
+        raise invalid("camera_control.config", "must have exactly one non-zero field")
+
+
+def check_cfg_scale(body: dict[str, Any]) -> None:
+    value = body.get("cfg_scale")
+    if value is not None and (
+        isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value <= 1
+    ):
+        raise invalid("cfg_scale", "must be a number in [0, 1]")
+
+
+def validate_body(kind: str, body: dict[str, Any]) -> None:
+    """Raise KlingApiError the way Kling refuses a bad create request."""
+    _max_length(body, "prompt", MAX_PROMPT)
+    _max_length(body, "negative_prompt", MAX_PROMPT)
+    _max_length(body, "external_task_id", 256)
+    if kind == "motion-control":
+        _require(body, "image_url", "video_url", "character_orientation", "mode")
+        _one_of(body, "model_name", MOTION_MODELS)
+        _one_of(body, "character_orientation", ("image", "video"))
+        _one_of(body, "mode", ("std", "pro"))
+        _one_of(body, "keep_original_sound", ("yes", "no"))
+        check_image(body, "image_url")
+        if not is_url(body["video_url"]):
+            raise invalid("video_url", "must be a URL")
+    elif kind == "text2video":
+        _require(body, "prompt")
+        _one_of(body, "model_name", VIDEO_MODELS)
+        _one_of(body, "mode", ("std", "pro"))
+        _one_of(body, "aspect_ratio", ("16:9", "9:16", "1:1"))
+        check_duration(body)
+        check_cfg_scale(body)
+        check_camera(body)
+    elif kind == "image2video":
+        if body.get("image") in (None, "") and body.get("image_tail") in (None, ""):
+            raise missing("image")
+        _one_of(body, "model_name", VIDEO_MODELS)
+        _one_of(body, "mode", ("std", "pro"))
+        check_image(body, "image")
+        check_image(body, "image_tail")
+        if body.get("image_tail") and body.get("camera_control"):
+            raise invalid("image_tail", "cannot be combined with camera_control")
+        check_duration(body, tail_frame=bool(body.get("image_tail")))
+        check_cfg_scale(body)
+        check_camera(body)
+    elif kind == "video-extend":
+        _require(body, "video_id")
+        check_cfg_scale(body)
+
+
+def input_fields(kind: str) -> tuple[str, ...]:
+    return {
+        "motion-control": ("image_url", "video_url"),
+        "image2video": ("image", "image_tail"),
+    }.get(kind, ())
+
+
+async def take_inputs(fake: FakeProvider, task: FakeTask, body: dict[str, Any]) -> None:
+    """Download URL inputs and decode base64 ones, as Kling would; KlingApiError if one fails."""
+    for field in input_fields(task.kind):
+        value = body.get(field)
+        if not isinstance(value, str) or not value:
+            continue
+        if is_url(value):
+            try:
+                await fake.fetch_inputs(task, [value])
+            except (RuntimeError, aiohttp.ClientError):
+                raise invalid(field, "could not be downloaded") from None
+        else:
+            task.inputs[f"base64:{field}"] = base64.b64decode(value)
+
+
+# ---- the task object (§2.3, §2.5; the gateway fake shows it too) -----------------------------
+
+
+def kling_task_object(task: FakeTask, parent: FakeTask | None = None) -> dict[str, Any]:
+    """The task as Kling shows it in a query's `data` and in a bare callback."""
+    info: dict[str, Any] = {}
+    if task.external_id:
+        info["external_task_id"] = task.external_id
+    if task.kind == "video-extend":
+        info["parent_video"] = {
+            "id": task.request.get("video_id"),
+            "url": parent.result_url if parent else "",
+            "duration": f"{parent.duration:g}" if parent else "5",
+        }
+    obj: dict[str, Any] = {
+        "task_id": task.task_id,
+        "task_status": STATUS_WORDS[task.state],
+        "task_status_msg": task.fail_message or "",
+        "task_info": info,
+        "watermark_info": {"enabled": False},
+        "created_at": task.created_ms,
+        "updated_at": task.updated_ms,
+    }
+    if task.state == "succeeded":
+        obj["final_unit_deduction"] = "2.5"
+        obj["task_result"] = {
+            "videos": [{"id": task.video_id, "url": task.result_url, "duration": f"{task.duration:g}"}]
+        }
+    return obj
+
+
+def envelope(data: Any) -> dict[str, Any]:
+    return {"code": 0, "message": "SUCCEED", "request_id": str(uuid.uuid4()), "data": data}
+
+
+def error_response(error: KlingApiError) -> web.Response:
+    body = {"code": error.code, "message": error.message, "request_id": str(uuid.uuid4())}
+    return web.json_response(body, status=error.http_status)
+
+
+def sign_result_url(task: FakeTask) -> None:
+    """Kling's result URLs are signed CDN links (§2.7): give the fake's a query-string credential."""
+    task.result_url = f"{task.result_url}?x-kcdn-sign={secrets.token_hex(8)}"
+
+
+async def read_object(request: web.Request) -> dict[str, Any] | None:
+    try:
+        body = await request.json()
+    except ValueError:
+        return None
+    return body if isinstance(body, dict) else None
+
+
+class KlingFake(FakeProvider):
+    name = "kling"
+
+    def __init__(
+        self,
+        *,
+        access_key: str = "AK_TEST",
+        secret_key: str = "SK_TEST",
+        clock: Callable[[], float] = time.time,
+        callback_on_every_status: bool = False,
+        wrapped_callbacks: bool = False,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        self.access_key = access_key
+        self.secret_key = secret_key
+        self.clock = clock
+        self.callback_on_every_status = callback_on_every_status
+        self.wrapped_callbacks = wrapped_callbacks
+        self.auth_failures: list[int] = []  # the 10xx codes answered, in order
+
+    def routes(self) -> list[web.RouteDef]:
+        return [
+            web.post("/v1/videos/{kind}", self._create),
+            web.get("/v1/videos/{kind}/{task_id}", self._query),
+        ]
+
+    def next_kling_id(self) -> str:
+        return str(867283741759110000 + int(self.next_id()))
+
+    # ---- auth ------------------------------------------------------------------------------
+
+    def check_auth(self, request: web.Request) -> KlingApiError | None:
+        error = self._auth_error(request.headers.get("Authorization"))
+        if error is not None:
+            self.auth_failures.append(error.code)
+        return error
+
+    def _auth_error(self, header: str | None) -> KlingApiError | None:
+        if not header:
+            return KlingApiError(401, 1001, "Authorization is empty")
+        scheme, _, token = header.partition(" ")
+        if scheme != "Bearer" or not token or " " in token:
+            return KlingApiError(401, 1002, "Authorization is invalid")
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", jwt.InsecureKeyLengthWarning)
+                claims = jwt.decode(
+                    token,
+                    self.secret_key,
+                    algorithms=["HS256"],
+                    options={"verify_exp": False, "verify_nbf": False, "require": ["iss", "exp", "nbf"]},
+                )
+        except jwt.InvalidTokenError:
+            return KlingApiError(401, 1002, "Authorization is invalid")
+        if claims["iss"] != self.access_key:
+            return KlingApiError(401, 1000, "Authentication failed")
+        now = self.clock()
+        if claims["nbf"] > now:
+            return KlingApiError(401, 1003, "Authorization is not yet valid")
+        if claims["exp"] <= now:
+            return KlingApiError(401, 1004, "Authorization has expired")
+        return None
+
+    # ---- handlers --------------------------------------------------------------------------
+
+    async def _create(self, request: web.Request) -> web.Response:
+        kind = request.match_info["kind"]
+        if kind not in KINDS:
+            return error_response(KlingApiError(404, 1202, "invalid method"))
+        denied = self.check_auth(request)
+        if denied is not None:
+            return error_response(denied)
+        body = await read_object(request)
+        if body is None:
+            return error_response(KlingApiError(400, 1200, "the request body is not a JSON object"))
+        try:
+            validate_body(kind, body)
+            self._check_external_id(body.get("external_task_id"))
+            task = FakeTask(
+                task_id=self.next_kling_id(),
+                kind=kind,
+                request=body,
+                callback_url=body.get("callback_url") or None,
+                external_id=body.get("external_task_id") or None,
+            )
+            await take_inputs(self, task, body)
+        except KlingApiError as error:
+            return error_response(error)
+        self.add_task(task)
+        sign_result_url(task)
+        created = {key: value for key, value in kling_task_object(task).items() if key in _CREATED_FIELDS}
+        return web.json_response(envelope(created))
+
+    def _check_external_id(self, external_id: Any) -> None:
+        if external_id and any(t.external_id == external_id for t in self.tasks.values()):
+            raise invalid("external_task_id", "already exists")
+
+    async def _query(self, request: web.Request) -> web.Response:
+        kind = request.match_info["kind"]
+        denied = self.check_auth(request)
+        if denied is not None:
+            return error_response(denied)
+        task = self.find(kind, request.match_info["task_id"])
+        if task is None:
+            return error_response(KlingApiError(404, 1203, "task not found"))
+        return web.json_response(envelope(self.task_object(task)))
+
+    def find(self, kind: str, task_or_external_id: str) -> FakeTask | None:
+        for task in self.tasks.values():
+            if task.kind == kind and task_or_external_id in (task.task_id, task.external_id):
+                return task
+        return None
+
+    def task_object(self, task: FakeTask) -> dict[str, Any]:
+        parent = None
+        if task.kind == "video-extend":
+            parent = next(
+                (t for t in self.tasks.values() if t.video_id == task.request.get("video_id")), None
+            )
+        return kling_task_object(task, parent)
+
+    # ---- callbacks -------------------------------------------------------------------------
+
+    def callback_bodies(self, task: FakeTask) -> list[tuple[dict[str, Any], dict[str, str]]]:
+        terminal = task.state in ("succeeded", "failed")
+        if not terminal and not (self.callback_on_every_status and task.state == "processing"):
+            return []
+        body = self.task_object(task)
+        return [(envelope(body) if self.wrapped_callbacks else body, {})]
+
+
+_CREATED_FIELDS = frozenset({"task_id", "task_status", "task_info", "created_at", "updated_at"})
