@@ -1,0 +1,45 @@
+"""`python -m bot` and `python -m bot check` as an operator runs them."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def run_bot(args: list[str], tmp_path: Path, **env: str) -> subprocess.CompletedProcess[str]:
+    clean = {k: v for k, v in os.environ.items() if not k.startswith(("DISCORD_", "KLING_", "KIE_"))}
+    clean.update(env)
+    clean["PYTHONPATH"] = str(ROOT)
+    return subprocess.run(
+        [sys.executable, "-m", "bot", *args], cwd=tmp_path, env=clean, capture_output=True, text=True, timeout=60
+    )
+
+
+def test_run_without_a_token_stops_at_once_naming_the_variable(tmp_path: Path) -> None:
+    result = run_bot([], tmp_path, KLING_API_KEY="k")
+    assert result.returncode == 2
+    assert "DISCORD_TOKEN is not set" in result.stderr and ".env" in result.stderr
+
+
+def test_check_lists_everything_missing(tmp_path: Path) -> None:
+    result = run_bot(["check"], tmp_path, KLING_PROVIDER="kling")
+    assert result.returncode == 2
+    assert "DISCORD_TOKEN" in result.stderr and "KLING_ACCESS_KEY and KLING_SECRET_KEY" in result.stderr
+
+
+def test_check_explains_bad_values(tmp_path: Path) -> None:
+    result = run_bot(["check"], tmp_path, KLING_PROVIDER="runway", WEBHOOK_PORT="http")
+    assert result.returncode == 2
+    assert "KLING_PROVIDER:" in result.stderr and "WEBHOOK_PORT:" in result.stderr
+
+
+def test_check_passes_and_reads_dotenv(tmp_path: Path) -> None:
+    (tmp_path / ".env").write_text("DISCORD_TOKEN=abc.def.ghi\nKLING_API_KEY=key-from-dotenv\n")
+    result = run_bot(["check"], tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "Configuration OK" in result.stdout and "polling only" in result.stdout
+    assert "key-from-dotenv" not in result.stdout + result.stderr
