@@ -20,13 +20,13 @@ check: $(STAMP)  ## validate the configuration without starting
 
 test: $(STAMP)  ## set up and run lint, types and the whole test suite
 	$(BIN)/ruff check .
-	$(BIN)/mypy bot cogs db
+	$(BIN)/mypy bot cogs db bench
 	$(BIN)/pytest
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check bot cogs db
-	$(BIN)/mypy bot cogs db
+	$(BIN)/mypy bot cogs db bench
 
 bench: $(STAMP)  ## run the benchmarks and print the table
 	$(BIN)/python -m bench

@@ -15,6 +15,7 @@ from bot.delivery import DiscordPublisher
 from bot.discord_endpoints import configure_discord_endpoints
 from bot.jobs.engine import EngineConfig, JobEngine
 from bot.jobs.inputs import InputStore
+from bot.jobs.quota import CostTable
 from bot.listener import WebhookListener
 from bot.metrics import Metrics
 from bot.providers import build_provider
@@ -27,7 +28,7 @@ from db.store import Store
 
 log = logging.getLogger(__name__)
 
-COGS = ("cogs.help", "cogs.motion", "cogs.video", "cogs.jobs", "cogs.buttons")
+COGS = ("cogs.help", "cogs.motion", "cogs.video", "cogs.jobs", "cogs.buttons", "cogs.quota", "cogs.admin")
 
 
 class KlingBot(commands.Bot):
@@ -100,6 +101,9 @@ class KlingBot(commands.Bot):
                 poll_interval=self.settings.poll_interval_seconds,
                 job_timeout=self.settings.job_timeout_seconds,
                 max_in_flight_per_user=self.settings.max_jobs_in_flight_per_user,
+            ),
+            costs=CostTable(
+                unit=self.settings.credits_per_clip, pro_multiplier=self.settings.pro_cost_multiplier
             ),
             clock=self.clock,
         )

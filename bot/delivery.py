@@ -4,7 +4,10 @@ and audit lines. Implements `JobPublisher` for the engine.
 Routes for the video, in order: the channel with the bot's token (idempotent thanks to Discord's
 message nonce, and not limited to the interaction's 15 minutes); the interaction followup while the
 token is young, when the channel refuses the bot or the file only fits the member's own larger limit;
-a DM to the requester; and, when all fail, the result stays reachable with /job.
+a DM to the requester; and, when all fail, the result stays reachable with /job. A video over the
+upload limit is re-encoded to fit; one that cannot be shrunk and stay watchable is posted as a link to
+the bot's own copy (PUBLIC_BASE_URL), with the link's expiry. A delivery retried after an interruption
+first looks for the post it may already have made.
 """
 
 from __future__ import annotations
@@ -12,9 +15,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import shutil
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 
 import aiohttp
@@ -22,13 +25,19 @@ import discord
 
 from bot.custom_ids import button_id
 from bot.jobs.publisher import DeliveryResult, DeliveryRetry
+from bot.listener import HOSTED_RESULTS_DIR, RESULT_LINK_LIFETIME, result_link_token
 from bot.metrics import Metrics
 from db.records import AuditEntry, JobRecord, JobState
 from db.store import Store
 
 log = logging.getLogger(__name__)
 
-DEFAULT_UPLOAD_LIMIT = 10 * 1024 * 1024
+MIB = 1024 * 1024
+DEFAULT_UPLOAD_LIMIT = 10 * MIB
+KNOWN_UPLOAD_LIMITS = (10 * MIB, 50 * MIB, 100 * MIB)  # every user and bot; boost tiers 2 and 3
+FIT_HEADROOM = 0.97  # re-encode to a little under the limit: multipart overhead, rounding
+READY_WAIT = 30.0  # seconds a delivery resumed at start-up waits for the gateway's view of the server
+HISTORY_SEARCH_LIMIT = 50  # recent messages searched for an earlier post of a retried delivery
 MAX_RESULT_DOWNLOAD = 512 * 1024 * 1024  # a generated clip is far smaller; refuse anything silly
 PROGRESS_MIN_INTERVAL = 5.0  # seconds between edits of one progress message (Discord allows 5 per 5 s)
 TOKEN_SAFETY_MARGIN = 60.0  # treat an interaction token as expired a minute early
@@ -129,12 +138,6 @@ def result_buttons(job: JobRecord) -> discord.ui.View:
     return view
 
 
-@dataclass
-class _Upload:
-    path: Path
-    note: str | None = None
-
-
 class DiscordPublisher:
     def __init__(
         self,
@@ -151,14 +154,20 @@ class DiscordPublisher:
         self.store = store
         self.metrics = metrics
         self.results_dir = media_dir / "results"
+        self.hosted_dir = media_dir / HOSTED_RESULTS_DIR
         self.public_base_url = public_base_url
         self.clock = clock
         self._fit_video = fit_video
         self._last_edit: dict[str, float] = {}
         self._progress_locks: dict[str, asyncio.Lock] = {}
+        self._trailing: dict[str, asyncio.Task[None]] = {}
         self._session: aiohttp.ClientSession | None = None
 
     async def close(self) -> None:
+        for task in self._trailing.values():
+            task.cancel()
+        await asyncio.gather(*self._trailing.values(), return_exceptions=True)
+        self._trailing.clear()
         if self._session is not None:
             await self._session.close()
 
@@ -168,15 +177,23 @@ class DiscordPublisher:
             self._session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=600, sock_read=60))
         return self._session
 
+    def _count(self, exc: discord.HTTPException) -> None:
+        self.metrics.discord_errors.labels(status=str(exc.status)).inc()
+
     # ---- progress --------------------------------------------------------------------------
 
     async def progress(self, job: JobRecord, *, force: bool = False) -> None:
         lock = self._progress_locks.setdefault(job.id, asyncio.Lock())
         async with lock:
+            # The caller's record may be stale (a concurrent call may have posted the progress message or
+            # the job may have moved on): always show what the store says now.
+            job = await self.store.get_job(job.id) or job
             now = time.monotonic()
             terminal = job.status in (JobState.DELIVERED, JobState.FAILED)
             last = self._last_edit.get(job.id)
             if last is not None and not (force or terminal) and now - last < PROGRESS_MIN_INTERVAL:
+                # Too soon for another edit: show the latest stage once the interval is over.
+                self._edit_later(job, PROGRESS_MIN_INTERVAL - (now - last))
                 return
             self._last_edit[job.id] = now
             content = progress_text(job)
@@ -187,7 +204,7 @@ class DiscordPublisher:
                 try:
                     message = await channel.send(content, allowed_mentions=NO_MENTIONS)
                 except discord.HTTPException as exc:
-                    self.metrics.discord_errors.labels(status=str(exc.status)).inc()
+                    self._count(exc)
                     return
                 await self.store.set_progress_message(job.id, message.id)
             else:
@@ -196,27 +213,57 @@ class DiscordPublisher:
                         content=content, allowed_mentions=NO_MENTIONS
                     )
                 except discord.HTTPException as exc:
-                    self.metrics.discord_errors.labels(status=str(exc.status)).inc()
+                    self._count(exc)
             if terminal:
                 self._last_edit.pop(job.id, None)
-                self._progress_locks.pop(job.id, None)
+                pending = self._trailing.pop(job.id, None)
+                if pending is not None:
+                    pending.cancel()
+
+    def _edit_later(self, job: JobRecord, delay: float) -> None:
+        if job.id in self._trailing:
+            return  # one trailing edit per job is enough: it reads the store when it runs
+
+        async def edit() -> None:
+            await asyncio.sleep(delay)
+            self._trailing.pop(job.id, None)
+            try:
+                await self.progress(job)
+            except Exception:
+                log.warning("could not update the progress of job %s", job.id, exc_info=True)
+
+        self._trailing[job.id] = asyncio.create_task(edit(), name=f"progress-{job.id}")
 
     # ---- failure ---------------------------------------------------------------------------
 
     async def failed(self, job: JobRecord) -> None:
-        if job.progress_message_id is not None:
-            await self.progress(job, force=True)
-            return
+        """Show the failure in the progress message, and tell the member (a mention, so they hear of it)."""
+        await self.progress(job, force=True)
+        current = await self.store.get_job(job.id) or job
+        text = f"<@{job.user_id}> {failure_sentence(current)}"
+        reference = None
+        if current.progress_message_id is not None:
+            reference = discord.MessageReference(
+                message_id=current.progress_message_id, channel_id=job.channel_id, fail_if_not_exists=False
+            )
         channel = self.client.get_partial_messageable(job.channel_id, guild_id=job.guild_id)
         try:
-            await channel.send(
-                progress_text(job),
-                allowed_mentions=discord.AllowedMentions(
-                    everyone=False, roles=False, users=[discord.Object(job.user_id)]
-                ),
+            if reference is not None:
+                await channel.send(text, reference=reference, allowed_mentions=self._mention_requester(job))
+            else:
+                await channel.send(text, allowed_mentions=self._mention_requester(job))
+            return
+        except discord.HTTPException as exc:
+            self._count(exc)
+            if not _refused(exc):
+                return
+        try:  # the channel is gone or closed to the bot: a DM, when the member accepts them
+            user = await self.client.fetch_user(job.user_id)
+            await user.send(
+                f"Your video job `{job.id}` in <#{job.channel_id}> failed. {failure_sentence(current)}"
             )
         except discord.HTTPException as exc:
-            self.metrics.discord_errors.labels(status=str(exc.status)).inc()
+            self._count(exc)
 
     # ---- delivery --------------------------------------------------------------------------
 
@@ -228,17 +275,54 @@ class DiscordPublisher:
             and job.interaction_expires_at - TOKEN_SAFETY_MARGIN > self.clock()
         )
 
-    def _channel_limit(self, job: JobRecord) -> int:
-        guild = self.client.get_guild(job.guild_id) if job.guild_id else None
+    async def _channel_limit(self, job: JobRecord) -> int:
+        """The server's upload limit for the bot, read now (boosts change it)."""
+        if job.guild_id is None:
+            return DEFAULT_UPLOAD_LIMIT
+        guild = self.client.get_guild(job.guild_id)
+        if guild is None and not self.client.is_ready():
+            # Deliveries resumed at start-up run before the gateway has told us about the server.
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self.client.wait_until_ready(), READY_WAIT)
+            guild = self.client.get_guild(job.guild_id)
         return guild.filesize_limit if guild is not None else DEFAULT_UPLOAD_LIMIT
 
     async def deliver(self, job: JobRecord) -> DeliveryResult:
         assert job.result_url is not None
+        if job.delivery_attempts > 1:
+            # An earlier attempt may have posted and then been cut short (a crash, a lost answer)
+            # before the store heard of it: look before posting again.
+            found = await self._find_existing(job)
+            if found is not None:
+                await self._finish_progress(job)
+                return found
         path = await self._download(job)
         try:
             return await self._post(job, path)
         finally:
-            await asyncio.to_thread(_cleanup, path)
+            await asyncio.to_thread(_cleanup, self.results_dir, job.id)
+
+    async def _find_existing(self, job: JobRecord) -> DeliveryResult | None:
+        channel = self.client.get_partial_messageable(job.channel_id, guild_id=job.guild_id)
+        message = await self._search(channel, job)
+        if message is not None:
+            via = "interaction" if message.webhook_id is not None else "channel"
+            log.info("job %s: its video was already posted (message %s)", job.id, message.id)
+            return DeliveryResult(message.id, job.channel_id, via, "found after an interrupted delivery")
+        return None
+
+    async def _search(self, channel: discord.abc.Messageable, job: JobRecord) -> discord.Message | None:
+        """The bot's result message for `job` among the channel's recent messages, if there is one."""
+        me = self.client.user
+        try:
+            async for message in channel.history(limit=HISTORY_SEARCH_LIMIT):
+                if me is not None and message.author.id != me.id:
+                    continue
+                if _is_result_of(message, job):
+                    return message
+        except discord.HTTPException as exc:
+            self._count(exc)
+        return None
 
     async def _download(self, job: JobRecord) -> Path:
         """Stream the result to disk, never holding it whole in memory."""
@@ -248,8 +332,6 @@ class DiscordPublisher:
         size = 0
         try:
             async with self.session.get(job.result_url) as resp:
-                if resp.status >= 500 or resp.status == 429:
-                    raise DeliveryRetry(f"result download answered {resp.status}")
                 if resp.status != 200:
                     raise DeliveryRetry(f"result download answered {resp.status}")
                 if (resp.content_length or 0) > MAX_RESULT_DOWNLOAD:
@@ -272,13 +354,22 @@ class DiscordPublisher:
             fit: Callable[[Path, Path, int], bool] = fit_video_to_size
         else:
             fit = self._fit_video
-        target = path.with_name(f"{job.id}.fit.mp4")
+        target = path.with_name(f"{job.id}.fit{limit}.mp4")  # never the file being read
+        started = time.monotonic()
         ok = await asyncio.to_thread(fit, path, target, limit)
-        return target if ok and target.exists() and target.stat().st_size <= limit else None
+        fitted = target if ok and target.exists() and target.stat().st_size <= limit else None
+        log.info(
+            "job %s: re-encoding for a %d-byte limit %s in %.1fs",
+            job.id,
+            limit,
+            f"gave {fitted.stat().st_size} bytes" if fitted else "did not fit",
+            time.monotonic() - started,
+        )
+        return fitted
 
     async def _post(self, job: JobRecord, path: Path) -> DeliveryResult:
         size = await file_size(path)
-        channel_limit = self._channel_limit(job)
+        channel_limit = await self._channel_limit(job)
         young = self._token_is_young(job)
         interaction_limit = int(job.params.get("attachment_size_limit") or DEFAULT_UPLOAD_LIMIT)
         upload = path
@@ -286,43 +377,69 @@ class DiscordPublisher:
         route = "channel"
         if size > channel_limit:
             if young and size <= interaction_limit:
-                route = "interaction"
+                route = "interaction"  # fits the member's own larger limit as it is
             else:
                 target_limit = max(channel_limit, interaction_limit if young else 0)
-                fitted = await self._fit(job, path, int(target_limit * 0.97))
+                fitted = await self._fit(job, path, int(target_limit * FIT_HEADROOM))
                 if fitted is None:
-                    return await self._post_link(job, size, channel_limit)
+                    return await self._post_link(job, path, size, channel_limit)
                 upload = fitted
-                note = f"re-encoded from {size / 1048576:.1f} MiB to fit the upload limit"
+                note = f"re-encoded from {size / MIB:.1f} MiB to fit the upload limit"
                 route = "interaction" if young and await file_size(fitted) > channel_limit else "channel"
         try:
-            if route == "channel":
-                try:
-                    return await self._post_to_channel(job, upload, note)
-                except discord.HTTPException as exc:
-                    if not (exc.status in (403, 404) or exc.code in _GONE) or not young:
-                        raise
-                    log.info("job %s: the channel refused the bot; using the interaction", job.id)
-            return await self._post_by_interaction(job, upload, note)
+            return await self._post_file(job, upload, note, route, young)
         except discord.HTTPException as exc:
-            self.metrics.discord_errors.labels(status=str(exc.status)).inc()
-            if exc.status == 413:
-                smaller = int(min(channel_limit, await file_size(upload)) * 0.8)
-                fitted = await self._fit(job, upload, smaller)
-                if fitted is not None:
-                    return await self._post_to_channel(job, fitted, "re-encoded to fit the upload limit")
-                return await self._post_link(job, size, channel_limit)
-            if exc.status in (403, 404) or exc.code in _GONE or exc.code == 50027:
-                return await self._post_to_dm(job, upload, note)
-            if exc.status >= 500 or exc.status == 429:
-                raise DeliveryRetry(f"Discord answered {exc.status}") from exc
-            raise
+            self._count(exc)
+            if exc.status != 413:
+                return await self._after_refusal(job, exc, upload, note, path, size)
+        # 413: Discord's real limit is below what it told us (a boost just lapsed, an optimistic
+        # attachment_size_limit); aim for the next known limit under the refused size, else link.
+        fitted = await self._fit(job, path, limit_below(await file_size(upload)))
+        if fitted is None:
+            return await self._post_link(job, path, size, channel_limit)
+        note = f"re-encoded from {size / MIB:.1f} MiB to fit the upload limit"
+        try:
+            return await self._post_to_channel(job, fitted, note)
+        except discord.HTTPException as exc:
+            self._count(exc)
+            return await self._after_refusal(job, exc, fitted, note, path, size)
+
+    async def _post_file(
+        self, job: JobRecord, path: Path, note: str | None, route: str, young: bool
+    ) -> DeliveryResult:
+        if route == "channel":
+            try:
+                return await self._post_to_channel(job, path, note)
+            except discord.HTTPException as exc:
+                if not (young and _refused(exc)):
+                    raise
+                self._count(exc)
+                log.info("job %s: the channel refused the bot (%s); using the interaction", job.id, exc.code)
+        return await self._post_by_interaction(job, path, note)
+
+    async def _after_refusal(
+        self,
+        job: JobRecord,
+        exc: discord.HTTPException,
+        upload: Path,
+        note: str | None,
+        original: Path,
+        size: int,
+    ) -> DeliveryResult:
+        """Where to go after Discord said no to a post: a DM, a retry later, or nowhere."""
+        if _refused(exc) or exc.code in (50027, 10015):
+            return await self._post_to_dm(job, upload, note, original, size)
+        if exc.status >= 500 or exc.status == 429:
+            raise DeliveryRetry(f"Discord answered {exc.status}") from exc
+        raise exc
 
     def _content(self, job: JobRecord) -> str:
         return f"<@{job.user_id}> your video is ready!"
 
     def _mention_requester(self, job: JobRecord) -> discord.AllowedMentions:
-        return discord.AllowedMentions(everyone=False, roles=False, users=[discord.Object(job.user_id)])
+        return discord.AllowedMentions(
+            everyone=False, roles=False, users=[discord.Object(job.user_id)], replied_user=False
+        )
 
     async def _post_to_channel(self, job: JobRecord, path: Path, note: str | None) -> DeliveryResult:
         channel = self.client.get_partial_messageable(job.channel_id, guild_id=job.guild_id)
@@ -351,53 +468,107 @@ class DiscordPublisher:
         await self._finish_progress(job)
         return DeliveryResult(message.id, job.channel_id, "interaction", note)
 
-    async def _post_to_dm(self, job: JobRecord, path: Path, note: str | None) -> DeliveryResult:
+    async def _post_to_dm(
+        self, job: JobRecord, path: Path, note: str | None, original: Path, size: int
+    ) -> DeliveryResult:
         try:
             user = await self.client.fetch_user(job.user_id)
             dm = await user.create_dm()
+            if job.delivery_attempts > 1:
+                earlier = await self._search(dm, job)
+                if earlier is not None:
+                    return DeliveryResult(earlier.id, dm.id, "dm", "found after an interrupted delivery")
+            intro = f"I couldn't post in <#{job.channel_id}>, so here is your video."
             if await file_size(path) > DEFAULT_UPLOAD_LIMIT:
-                fitted = await self._fit(job, path, int(DEFAULT_UPLOAD_LIMIT * 0.97))
+                fitted = await self._fit(job, original, int(DEFAULT_UPLOAD_LIMIT * FIT_HEADROOM))
                 if fitted is None:
-                    return DeliveryResult(None, None, "none", "too large for a DM; kept on /job")
+                    link = await self._host(job, original)
+                    if link is None:
+                        return DeliveryResult(None, None, "none", "too large for a DM; kept on /job")
+                    message = await dm.send(
+                        f"{intro[:-1]}: it is too large to upload, so here is a link. {link}",
+                        embed=result_embed(job),
+                        view=result_buttons(job),
+                        nonce=job.delivery_nonce or job.id,
+                    )
+                    return DeliveryResult(message.id, dm.id, "dm", "too large to upload; linked")
                 path = fitted
             message = await dm.send(
-                f"I couldn't post in <#{job.channel_id}>, so here is your video.",
+                intro,
                 embed=result_embed(job),
                 file=discord.File(path, filename=f"{job.id}.mp4"),
                 view=result_buttons(job),
+                nonce=job.delivery_nonce or job.id,
             )
         except discord.HTTPException as exc:
-            self.metrics.discord_errors.labels(status=str(exc.status)).inc()
+            self._count(exc)
             if exc.status >= 500 or exc.status == 429:
                 raise DeliveryRetry(f"Discord answered {exc.status}") from exc
             log.info("job %s: channel and DMs closed; the result stays on /job", job.id)
             return DeliveryResult(None, None, "none", "channel and DMs unavailable; see /job")
         return DeliveryResult(message.id, dm.id, "dm", note)
 
-    async def _post_link(self, job: JobRecord, size: int, limit: int) -> DeliveryResult:
-        """Too big to upload even re-encoded: post the result's address instead."""
+    async def _host(self, job: JobRecord, original: Path) -> str | None:
+        """Keep the original where the listener serves it; the link and its expiry, or None when the bot
+        has no public address (PUBLIC_BASE_URL unset)."""
+        if self.public_base_url is None:
+            return None
+        target = self.hosted_dir / job.id / f"{job.id}.mp4"
+
+        def keep() -> None:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(original, target)
+
+        await asyncio.to_thread(keep)
+        expires = int((job.finished_at or self.clock()) + RESULT_LINK_LIFETIME)
+        token = result_link_token(job.callback_token)
+        url = f"{self.public_base_url}/results/{job.id}/{token}/{job.id}.mp4"
+        return f"{url} (the link works until <t:{expires}:f>)"
+
+    async def _post_link(self, job: JobRecord, original: Path, size: int, limit: int) -> DeliveryResult:
+        """Too big to upload even re-encoded: post a link to our own copy (never the provider's signed
+        URL), or say where to find the job when the bot has no public address."""
+        link = await self._host(job, original)
+        over = f"{size / MIB:.1f} MiB, over this server's {limit / MIB:.0f} MiB upload limit"
+        if link is not None:
+            text = (
+                f"<@{job.user_id}> your video is ready! At {over} and too large to shrink without "
+                f"ruining it, it is here instead: {link}"
+            )
+            note = "too large to upload; linked"
+        else:
+            text = (
+                f"<@{job.user_id}> your video is ready, but at {over} it could not be shrunk to fit "
+                f"without ruining it. `/job {job.id}` has its details."
+            )
+            note = "too large to upload; not posted"
         channel = self.client.get_partial_messageable(job.channel_id, guild_id=job.guild_id)
-        text = (
-            f"<@{job.user_id}> your video is ready, but at {size / 1048576:.1f} MiB it is over this "
-            f"server's {limit / 1048576:.0f} MiB upload limit. Use `/job {job.id}` to get it."
-        )
-        message = await channel.send(
-            text,
-            embed=result_embed(job),
-            view=result_buttons(job),
-            allowed_mentions=self._mention_requester(job),
-            nonce=job.delivery_nonce or job.id,
-        )
+        try:
+            message = await channel.send(
+                text,
+                embed=result_embed(job),
+                view=result_buttons(job),
+                allowed_mentions=self._mention_requester(job),
+                nonce=job.delivery_nonce or job.id,
+            )
+        except discord.HTTPException as exc:
+            self._count(exc)
+            if _refused(exc):
+                return await self._post_to_dm(job, original, note, original, size)
+            if exc.status >= 500 or exc.status == 429:
+                raise DeliveryRetry(f"Discord answered {exc.status}") from exc
+            raise
         await self._finish_progress(job)
-        return DeliveryResult(message.id, job.channel_id, "channel", "too large to upload; linked")
+        return DeliveryResult(message.id, job.channel_id, "channel", note)
 
     async def _finish_progress(self, job: JobRecord) -> None:
-        if job.progress_message_id is None:
+        current = await self.store.get_job(job.id) or job  # the progress message may be newer than `job`
+        if current.progress_message_id is None:
             return
         channel = self.client.get_partial_messageable(job.channel_id, guild_id=job.guild_id)
         title = KIND_TITLES.get(job.kind, job.kind)
         with contextlib.suppress(discord.HTTPException):
-            await channel.get_partial_message(job.progress_message_id).edit(
+            await channel.get_partial_message(current.progress_message_id).edit(
                 content=f"**{title}** `{job.id}` for <@{job.user_id}> — {STAGE_LINES['done']}",
                 allowed_mentions=NO_MENTIONS,
             )
@@ -422,10 +593,33 @@ class DiscordPublisher:
         return True
 
 
+def limit_below(refused_size: int) -> int:
+    """The byte budget to re-encode for after Discord refused a file of `refused_size` bytes: the
+    largest upload limit Discord knows (10, 50, 100 MiB) under that size, with headroom."""
+    known = [limit for limit in KNOWN_UPLOAD_LIMITS if limit < refused_size]
+    return int(max(known) * FIT_HEADROOM) if known else int(refused_size * 0.8)
+
+
+def _refused(exc: discord.HTTPException) -> bool:
+    """The destination is gone or closed to the bot (as opposed to a passing or a request problem)."""
+    return exc.status in (403, 404) or exc.code in _GONE
+
+
+def _is_result_of(message: discord.Message, job: JobRecord) -> bool:
+    """A result post carries the job's buttons (custom ids hold the job id) and its embed footer."""
+    wanted = button_id("extend", job.id)
+    for row in message.components:
+        for child in getattr(row, "children", ()):
+            if getattr(child, "custom_id", None) == wanted:
+                return True
+    return any((embed.footer.text or "").startswith(f"Job {job.id} ") for embed in message.embeds)
+
+
 async def file_size(path: Path) -> int:
     return (await asyncio.to_thread(path.stat)).st_size
 
 
-def _cleanup(path: Path) -> None:
-    for candidate in (path, path.with_name(path.stem + ".fit.mp4")):
+def _cleanup(directory: Path, job_id: str) -> None:
+    """The download and every re-encoded copy of it."""
+    for candidate in directory.glob(f"{job_id}.*"):
         candidate.unlink(missing_ok=True)

@@ -1,11 +1,15 @@
 """The webhook listener: an aiohttp server in the bot's process, started and stopped with the bot.
 
-Routes (PRODUCT.md §5): POST /callbacks/{token}, GET /healthz, GET /metrics, and GET /inputs/{token}/{name}
-which serves a job's input files to the provider under an unguessable, expiring path.
+Routes (PRODUCT.md §5): POST /callbacks/{token}, GET /healthz, GET /metrics, GET /inputs/{token}/{name}
+which serves a job's input files to the provider under an unguessable, expiring path, and
+GET /results/{job_id}/{token}/{name} which serves a finished video too large to upload to Discord, for
+the time its link says.
 """
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import json
 import logging
 from collections.abc import Mapping
@@ -21,6 +25,14 @@ from bot.metrics import Metrics
 log = logging.getLogger(__name__)
 
 MAX_CALLBACK_BYTES = 1024 * 1024
+RESULT_LINK_LIFETIME = 7 * 24 * 3600  # how long a video too large for Discord stays downloadable
+HOSTED_RESULTS_DIR = "hosted"  # under the media directory: media/hosted/{job_id}/{job_id}.mp4
+
+
+def result_link_token(callback_token: str) -> str:
+    """The secret part of a hosted result's path: derived from the job's callback token, one way only,
+    so the link shown in Discord can never be turned into the callback URL."""
+    return hmac.new(callback_token.encode(), b"hosted-result", hashlib.sha256).hexdigest()[:32]
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,6 +45,8 @@ class CallbackSink(Protocol):
     async def accept_callback(self, token: str, body: Any, headers: Mapping[str, str]) -> CallbackOutcome: ...
 
     async def input_file(self, token: str, name: str) -> Path | None: ...
+
+    async def result_file(self, job_id: str, token: str, name: str) -> Path | None: ...
 
 
 class HealthSource(Protocol):
@@ -63,6 +77,7 @@ class WebhookListener:
         app.router.add_get("/healthz", self.healthz)
         app.router.add_get("/metrics", self.metrics_route)
         app.router.add_get("/inputs/{token}/{name}", self.input_route)
+        app.router.add_get("/results/{job_id}/{token}/{name}", self.result_route)
         return app
 
     async def start(self) -> None:
@@ -84,11 +99,8 @@ class WebhookListener:
         token = request.match_info["token"]
         if request.content_length is not None and request.content_length > MAX_CALLBACK_BYTES:
             return self._callback_answer(413, "too_large")
-        try:
-            raw = await request.content.read(MAX_CALLBACK_BYTES + 1)
-        except web.HTTPRequestEntityTooLarge:
-            return self._callback_answer(413, "too_large")
-        if len(raw) > MAX_CALLBACK_BYTES:
+        raw = await _read_capped(request, MAX_CALLBACK_BYTES)
+        if raw is None:
             return self._callback_answer(413, "too_large")
         try:
             body = json.loads(raw)
@@ -115,3 +127,28 @@ class WebhookListener:
         if path is None:
             raise web.HTTPNotFound()
         return web.FileResponse(path)
+
+    async def result_route(self, request: web.Request) -> web.StreamResponse:
+        info = request.match_info
+        path = await self.sink.result_file(info["job_id"], info["token"], info["name"])
+        if path is None:
+            raise web.HTTPNotFound()
+        return web.FileResponse(path, headers={"Content-Type": "video/mp4"})
+
+
+async def _read_capped(request: web.Request, limit: int) -> bytes | None:
+    """The whole body, or None once it grows past `limit`.
+
+    `StreamReader.read(n)` returns whatever has arrived so far (one chunk of a chunked body), so the
+    body is read until the end of the stream, never keeping more than `limit` + one chunk.
+    """
+    parts: list[bytes] = []
+    size = 0
+    while True:
+        chunk = await request.content.read(64 * 1024)
+        if not chunk:
+            return b"".join(parts)
+        size += len(chunk)
+        if size > limit:
+            return None
+        parts.append(chunk)

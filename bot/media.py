@@ -433,9 +433,7 @@ def prepare_motion_video(data: bytes, filename: str, *, orientation: str) -> Pre
             f"{label} is an empty file (0 bytes); attach an MP4 or MOV video of "
             f"{VIDEO_MIN_SECONDS:g}{_DASH}{VIDEO_MAX_SECONDS['video']:g} seconds."
         )
-    kind = sniff_type(data[:SNIFF_BYTES])
-    _refuse_non_motion_video(kind, label)
-    assert kind is not None  # narrowed by the check above
+    kind = _motion_container(data, label)
     if len(data) > VIDEO_MAX_BYTES:
         raise MediaError(
             f"{label} is {_megabytes(len(data))}; motion control accepts videos up to "
@@ -471,9 +469,11 @@ def _duration_limit(orientation: str) -> float:
         raise ValueError(f"orientation must be one of {choices}, not {orientation!r}") from None
 
 
-def _refuse_non_motion_video(kind: str | None, label: str) -> None:
-    if kind in MOTION_VIDEO_TYPES:
-        return
+def _motion_container(data: bytes, label: str) -> str:
+    """ "mp4" or "mov" by content, whatever the file is called; anything else is refused."""
+    kind = sniff_type(data[:SNIFF_BYTES])
+    if kind is not None and kind in MOTION_VIDEO_TYPES:
+        return kind
     if kind in OTHER_VIDEO_TYPES:
         raise MediaError(
             f"{label} is in {_DISPLAY_NAMES[kind]} format; motion control accepts only MP4 or MOV videos, "

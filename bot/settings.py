@@ -75,6 +75,9 @@ class Settings(BaseSettings):
     # Not in the public table, but useful to operators and tests.
     media_dir: Path | None = None  # where job inputs and downloads live; default beside the database
     max_jobs_in_flight_per_user: Annotated[int, Field(ge=1, le=100)] = 2
+    # The cost table: credits for a standard 5-second clip, and how much more pro costs.
+    credits_per_clip: Annotated[int, Field(ge=0, le=1000)] = 1
+    pro_cost_multiplier: Annotated[int, Field(ge=1, le=100)] = 2
 
     @field_validator(
         "discord_token",

@@ -74,6 +74,10 @@ class ModeratorOnly(app_commands.CheckFailure, Refusal):
     being a Refusal makes that handler show its sentence instead of a generic one."""
 
 
+class OptionRefused(app_commands.AppCommandError, UserFacingError):
+    """An option value refused while discord.py converts it; shown like any UserFacingError."""
+
+
 class PostableChannel(app_commands.Transformer):
     """A channel option limited to channels with a chat, taken as Discord resolved it.
 
@@ -92,7 +96,7 @@ class PostableChannel(app_commands.Transformer):
         if not isinstance(value, app_commands.AppCommandChannel | app_commands.AppCommandThread):
             raise app_commands.TransformerError(value, self.type, self)
         if value.type not in POSTABLE_CHANNEL_TYPES:
-            raise UserFacingError(f"<#{value.id}> has no chat; pick a text channel, a thread or a voice chat.")
+            raise OptionRefused(f"<#{value.id}> has no chat; pick a text channel, a thread or a voice chat.")
         return value
 
 
@@ -107,7 +111,7 @@ class Target:
     target_id: int
     mention: str
 
-    def owner(self) -> str:
+    def limit_name(self) -> str:
         if self.scope == "user":
             return f"{self.mention}'s personal limit"
         if self.scope == "role":
@@ -119,7 +123,11 @@ def amount_text(credits: int | None, period: Period) -> str:
     return "unlimited" if credits is None else f"{credits_text(credits)} {PERIOD_EACH[period]}"
 
 
-def quota_target(guild: discord.Guild, user: discord.Member | None, role: discord.Role | None) -> Target:
+def capitalised(text: str) -> str:
+    return text[:1].upper() + text[1:]
+
+
+def quota_target(user: discord.Member | None, role: discord.Role | None) -> Target:
     if user is not None and role is not None:
         raise UserFacingError(
             "Give a member or a role, not both (leave both out to work on the server default)."
@@ -172,7 +180,7 @@ def usage_csv(rows: list[UsageRow], names: dict[int, str]) -> bytes:
 
 
 def _figures(jobs: int, charged: int, reserved: int, refunded: int) -> str:
-    parts = [f"{jobs} job{'s' if jobs != 1 else ''}", f"{charged} charged"]
+    parts = [f"{jobs} job{'s' if jobs != 1 else ''}", f"{credits_text(charged)} charged"]
     if reserved:
         parts.append(f"{reserved} reserved for videos in progress")
     if refunded:
@@ -191,16 +199,20 @@ def usage_summary(rows: list[UsageRow], heading: str, filename: str) -> str:
             for i, value in enumerate(figures):
                 bucket[i] += value
     total = [sum(values) for values in zip(*members.values(), strict=True)]
-    lines = [f"{heading}: {_figures(*total)} (credits)", "**By member**"]
+    lines = [f"{heading}: {_figures(*total)}", "**By member**"]
     ranked = sorted(members.items(), key=lambda item: (-item[1][1] - item[1][2], item[0]))
     lines.extend(f"• <@{user_id}>: {_figures(*figures)}" for user_id, figures in ranked[:USAGE_MEMBERS_SHOWN])
     if len(ranked) > USAGE_MEMBERS_SHOWN:
         lines.append(f"…and {len(ranked) - USAGE_MEMBERS_SHOWN} more members in the CSV.")
     lines.append("**By kind**")
-    lines.extend(f"• {KIND_TITLES.get(kind, kind)}: {_figures(*figures)}" for kind, figures in sorted(kinds.items()))
+    lines.extend(
+        f"• {KIND_TITLES.get(kind, kind)}: {_figures(*figures)}" for kind, figures in sorted(kinds.items())
+    )
     lines.append(f"One row per member and kind in {filename}.")
     text = "\n".join(lines)
-    return text if len(text) <= MESSAGE_LIMIT else text[:MESSAGE_LIMIT].rsplit("\n", 1)[0] + "\n…(see the CSV)"
+    return (
+        text if len(text) <= MESSAGE_LIMIT else text[:MESSAGE_LIMIT].rsplit("\n", 1)[0] + "\n…(see the CSV)"
+    )
 
 
 @app_commands.guild_only()
@@ -210,8 +222,12 @@ class AdminCog(
     group_name="kling-admin",
     group_description="Moderators: quotas, channels, blocklist, pause, usage and the audit log",
 ):
-    quota = app_commands.Group(name="quota", description="Credit limits for members, roles or the whole server")
-    channels = app_commands.Group(name="channels", description="Where videos may be made (empty list: anywhere)")
+    quota = app_commands.Group(
+        name="quota", description="Credit limits for members, roles or the whole server"
+    )
+    channels = app_commands.Group(
+        name="channels", description="Where videos may be made (empty list: anywhere)"
+    )
     blocklist = app_commands.Group(name="blocklist", description="Words and phrases prompts may not contain")
 
     def __init__(self, bot: commands.Bot) -> None:
@@ -263,11 +279,12 @@ class AdminCog(
         assert interaction.guild is not None
         if limit is None and not unlimited:
             raise UserFacingError(
-                "Say how many credits: `limit` (a number, 0 stops new videos), or `unlimited: True` for no limit."
+                "Say how many credits: `limit` (a number, 0 stops new videos), "
+                "or `unlimited: True` for no limit."
             )
         if limit is not None and unlimited:
             raise UserFacingError("Give either a `limit` or `unlimited: True`, not both.")
-        target = quota_target(interaction.guild, user, role)
+        target = quota_target(user, role)
         bot = kling_bot(interaction)
         guild_id = interaction.guild.id
         existing = {(q.scope, q.target_id): q for q in await bot.store.quota_limits(guild_id)}
@@ -281,9 +298,9 @@ class AdminCog(
         await bot.store.set_quota_limit(new, bot.engine.clock())
         amount = amount_text(credits, chosen)
         was = f" (was {amount_text(previous.credits, Period(previous.period))})" if previous else ""
-        await self._audit(interaction, "quota set", f"{target.owner()}: {amount}{was}")
+        await self._audit(interaction, "quota set", f"{target.limit_name()}: {amount}{was}")
 
-        lines = [f"✅ {target.owner()[0].upper()}{target.owner()[1:]} is now **{amount}**{was}."]
+        lines = [f"✅ {capitalised(target.limit_name())} is now **{amount}**{was}."]
         if target.scope == "user" and user is not None:
             lines.append("It beats their roles' limits and the server default.")
             if credits is not None:
@@ -303,7 +320,8 @@ class AdminCog(
 
     @quota.command(name="clear", description="Remove a limit so the next one down applies again")
     @app_commands.describe(
-        user="Remove this member's personal limit", role="Remove this role's limit",
+        user="Remove this member's personal limit",
+        role="Remove this role's limit",
     )
     async def quota_clear(
         self,
@@ -312,19 +330,20 @@ class AdminCog(
         role: discord.Role | None = None,
     ) -> None:
         assert interaction.guild is not None
-        target = quota_target(interaction.guild, user, role)
+        target = quota_target(user, role)
         bot = kling_bot(interaction)
         if not await bot.store.clear_quota_limit(interaction.guild.id, target.scope, target.target_id):
             raise UserFacingError(
-                f"There is no {target.owner()} to remove. /kling-admin quota list shows the limits that are set."
+                f"{capitalised(target.limit_name())} isn't set, so there is nothing to remove. "
+                "/kling-admin quota list shows the limits that are set."
             )
-        await self._audit(interaction, "quota cleared", target.owner())
+        await self._audit(interaction, "quota cleared", target.limit_name())
         after = {
             "user": "their role limits or the server default apply again",
             "role": "its members fall back to their other roles' limits or the server default",
             "guild": "members without a personal or role limit now have no limit",
         }[target.scope]
-        await self._reply(interaction, f"✅ Removed {target.owner()}; {after}.")
+        await self._reply(interaction, f"✅ Removed {target.limit_name()}; {after}.")
 
     @quota.command(name="list", description="Every limit set on this server")
     async def quota_list(self, interaction: discord.Interaction) -> None:
@@ -340,11 +359,19 @@ class AdminCog(
         order = {"guild": 0, "role": 1, "user": 2}
         lines = []
         for item in sorted(limits, key=lambda q: (order.get(q.scope, 3), q.target_id)):
-            who = {"guild": "Server default", "role": f"Role <@&{item.target_id}>", "user": f"<@{item.target_id}>"}
-            lines.append(f"• {who.get(item.scope, item.scope)}: {amount_text(item.credits, Period(item.period))}")
+            who = {
+                "guild": "Server default",
+                "role": f"Role <@&{item.target_id}>",
+                "user": f"<@{item.target_id}>",
+            }
+            lines.append(
+                f"• {who.get(item.scope, item.scope)}: {amount_text(item.credits, Period(item.period))}"
+            )
         if not any(q.scope == "guild" for q in limits):
             lines.append("• Server default: none (unlimited)")
-        title = "**Credit limits** (a personal limit beats roles; the most generous role wins; else the default)"
+        title = (
+            "**Credit limits** (a personal limit beats roles; the most generous role wins; else the default)"
+        )
         text, file = list_or_file(title, lines, "limits.txt")
         await self._reply(interaction, text, file)
 
@@ -362,7 +389,9 @@ class AdminCog(
         spent = await bot.store.spent_credits(guild_id, user.id, window_start)
         when = PERIOD_NOW[applied.period]
         if spent == 0:
-            await self._reply(interaction, f"{user.mention} hasn't spent any credits {when}; nothing to give back.")
+            await self._reply(
+                interaction, f"{user.mention} hasn't spent any credits {when}; nothing to give back."
+            )
             return
         await bot.store.reset_quota(guild_id, user.id, interaction.user.id, now)
         await self._audit(interaction, "quota reset", f"{user.mention}: {credits_text(spent)} given back")
@@ -376,7 +405,9 @@ class AdminCog(
 
     # ---- channels ----------------------------------------------------------------------------
 
-    @channels.command(name="allow", description="Allow videos in a channel (once any is allowed, only those are)")
+    @channels.command(
+        name="allow", description="Allow videos in a channel (once any is allowed, only those are)"
+    )
     @app_commands.describe(channel="A channel where members may make videos")
     async def channels_allow(self, interaction: discord.Interaction, channel: ChannelOption) -> None:
         assert interaction.guild is not None
@@ -404,7 +435,8 @@ class AdminCog(
             settings = await bot.store.get_guild_settings(interaction.guild.id)
             if not settings.allowed_channels:
                 raise UserFacingError(
-                    f"<#{channel.id}> isn't on the allowed list: the list is empty, so every channel is allowed. "
+                    f"<#{channel.id}> isn't on the allowed list: the list is empty, so every channel is "
+                    "allowed. "
                     "To keep videos out of it, allow the channels where they may be made instead."
                 )
             raise UserFacingError(
@@ -414,11 +446,12 @@ class AdminCog(
         await self._audit(interaction, "channel denied", f"<#{channel.id}>")
         settings = await bot.store.get_guild_settings(interaction.guild.id)
         if settings.allowed_channels:
-            text = f"✅ <#{channel.id}> is off the allowed list; {len(settings.allowed_channels)} channels remain."
+            remaining = len(settings.allowed_channels)
+            text = f"✅ <#{channel.id}> is off the allowed list; {remaining} channels remain."
         else:
             text = (
-                f"✅ <#{channel.id}> was the last channel on the allowed list. The list is empty now, so videos "
-                "can be made in every channel again."
+                f"✅ <#{channel.id}> was the last channel on the allowed list. The list is empty now, "
+                "so videos can be made in every channel again."
             )
         await self._reply(interaction, text)
 
@@ -445,7 +478,9 @@ class AdminCog(
         if not term:
             raise UserFacingError("The term is empty; give a word or phrase.")
         if len(term) > MAX_TERM_LENGTH:
-            raise UserFacingError(f"Keep a term to {MAX_TERM_LENGTH} characters or fewer; add phrases separately.")
+            raise UserFacingError(
+                f"Keep a term to {MAX_TERM_LENGTH} characters or fewer; add phrases separately."
+            )
         return term
 
     @blocklist.command(name="add", description="Refuse prompts that contain a word or phrase")
@@ -459,7 +494,8 @@ class AdminCog(
         await self._audit(interaction, "blocklist add", f"||{cleaned}||")
         await self._reply(
             interaction,
-            f"✅ Added `{cleaned}`. Prompts and negative prompts containing it as whole words (any case) are refused.",
+            f"✅ Added `{cleaned}`. Prompts and negative prompts containing it as whole words (any case) "
+            "are refused.",
         )
 
     @blocklist.command(name="remove", description="Take a word or phrase off the blocklist")
@@ -484,9 +520,7 @@ class AdminCog(
         settings = await kling_bot(interaction).store.get_guild_settings(interaction.guild_id)
         needle = normalise_term(current)
         return [
-            app_commands.Choice(name=term[:100], value=term)
-            for term in settings.blocklist
-            if needle in term
+            app_commands.Choice(name=term[:100], value=term) for term in settings.blocklist if needle in term
         ][:25]
 
     @blocklist.command(name="list", description="The words and phrases prompts may not contain")
@@ -506,7 +540,9 @@ class AdminCog(
 
     # ---- pause -------------------------------------------------------------------------------
 
-    @app_commands.command(name="pause", description="Stop new videos server-wide (videos in progress still arrive)")
+    @app_commands.command(
+        name="pause", description="Stop new videos server-wide (videos in progress still arrive)"
+    )
     @app_commands.describe(reason="Shown to members who try to make a video")
     async def pause(
         self, interaction: discord.Interaction, reason: app_commands.Range[str, 1, 200] | None = None
@@ -522,8 +558,8 @@ class AdminCog(
             text = f"Video generation was already paused; the reason is updated.{shown}"
         else:
             text = (
-                "⏸️ Video generation is paused on this server: new videos are refused, videos in progress still "
-                f"arrive.{shown} /kling-admin resume turns it back on."
+                "⏸️ Video generation is paused on this server: new videos are refused, videos in progress "
+                f"still arrive.{shown} /kling-admin resume turns it back on."
             )
         await self._reply(interaction, text)
 
@@ -557,13 +593,15 @@ class AdminCog(
         now = bot.engine.clock()
         since = 0.0 if chosen == "all" else period_window(Period(chosen), now)[0]
         rows = await bot.store.usage(interaction.guild.id, since, user.id if user is not None else None)
-        names = {}
+        names: dict[int, str] = {}
         for row in rows:
-            member = interaction.guild.get_member(row.user_id) or bot.get_user(row.user_id)
-            if user is not None and row.user_id == user.id:
-                member = user
-            if member is not None:
-                names[row.user_id] = member.display_name
+            known: discord.Member | discord.User | None = (
+                user
+                if user is not None and row.user_id == user.id
+                else interaction.guild.get_member(row.user_id) or bot.get_user(row.user_id)
+            )
+            if known is not None:
+                names[row.user_id] = known.display_name
         day = datetime.fromtimestamp(now, UTC).strftime("%Y-%m-%d")
         filename = f"usage-{chosen}-{day}.csv"
         scope = f" of {user.mention}" if user is not None else ""
@@ -578,30 +616,36 @@ class AdminCog(
 
     # ---- settings ----------------------------------------------------------------------------
 
-    @app_commands.command(name="log-channel", description="Where the audit log goes (leave out to turn it off)")
+    @app_commands.command(
+        name="log-channel", description="Where the audit log goes (leave out to turn it off)"
+    )
     @app_commands.describe(channel="A channel for one line per job and per admin change")
-    async def log_channel(self, interaction: discord.Interaction, channel: ChannelOption | None = None) -> None:
+    async def log_channel(
+        self, interaction: discord.Interaction, channel: ChannelOption | None = None
+    ) -> None:
         assert interaction.guild is not None
         bot = kling_bot(interaction)
         before = await bot.store.get_guild_settings(interaction.guild.id)
         new_id = channel.id if channel is not None else None
         if before.log_channel_id == new_id:
-            text = f"The audit log already goes to <#{new_id}>." if new_id else "The audit log is already off."
+            text = (
+                f"The audit log already goes to <#{new_id}>." if new_id else "The audit log is already off."
+            )
             await self._reply(interaction, text)
             return
         if channel is not None:
             self._check_bot_can_post(interaction, channel)
         await bot.store.set_log_channel(interaction.guild.id, new_id, bot.engine.clock())
         if new_id is None:
-            # Said before turning it off would be lost; this line is kept in the store only.
+            # With no log channel this line is kept in the store only.
             await self._audit(interaction, "log channel", "audit log turned off")
             await self._reply(interaction, "✅ The audit log is off. Give a channel to turn it back on.")
             return
         await self._audit(interaction, "log channel", f"audit log now goes to <#{new_id}>")
         await self._reply(
             interaction,
-            f"✅ The audit log goes to <#{new_id}>: one line per job submitted, finished, failed or refunded, "
-            "and per admin change.",
+            f"✅ The audit log goes to <#{new_id}>: one line per job submitted, finished, failed or "
+            "refunded, and per admin change.",
         )
 
     @staticmethod
@@ -618,7 +662,9 @@ class AdminCog(
                 "another channel."
             )
 
-    @app_commands.command(name="mod-role", description="Members with this role are moderators too (leave out to clear)")
+    @app_commands.command(
+        name="mod-role", description="Members with this role are moderators too (leave out to clear)"
+    )
     @app_commands.describe(role="The moderator role (Manage Server always counts)")
     async def mod_role(self, interaction: discord.Interaction, role: discord.Role | None = None) -> None:
         assert interaction.guild is not None
@@ -629,15 +675,16 @@ class AdminCog(
         if role is None:
             await self._audit(interaction, "mod role", "cleared: only Manage Server counts")
             await self._reply(
-                interaction, "✅ No moderator role any more: only members with Manage Server can use /kling-admin."
+                interaction,
+                "✅ No moderator role any more: only members with Manage Server can use /kling-admin.",
             )
             return
         await self._audit(interaction, "mod role", f"{role.mention} members are moderators")
         await self._reply(
             interaction,
-            f"✅ Members with {role.mention} are moderators now, besides those with Manage Server. Discord still "
-            "hides /kling-admin from them until a server admin allows the role under Server Settings → "
-            "Integrations; the command works for them either way.",
+            f"✅ Members with {role.mention} are moderators now, besides those with Manage Server. "
+            "Discord still hides /kling-admin from them until a server admin allows the role under "
+            "Server Settings → Integrations; the command works for them either way.",
         )
 
 

@@ -19,7 +19,7 @@ from bot.models import JobKind
 from bot.tree import report_error
 from cogs.common import is_moderator, kling_bot, requester_from
 from cogs.submit import hand_over
-from cogs.video import extend_draft
+from cogs.video import check_may_extend, extend_draft
 from db.records import JobRecord
 
 
@@ -73,7 +73,15 @@ class JobButton(discord.ui.DynamicItem[discord.ui.Button[Any]], template=TEMPLAT
             raise UserFacingError("I no longer know this job.")
         if self.action == "delete":
             await self._delete(interaction, job)
-        elif self.action == "extend":
+            return
+        if interaction.guild_id is None or interaction.guild_id != job.guild_id:
+            # A copy of the video in a DM: a job made here would escape the server's quota and rules.
+            raise UserFacingError(
+                f"Re-run and Extend work in the server where the video was made; run `/job {job.id}` "
+                "there to get these buttons again."
+            )
+        if self.action == "extend":
+            await check_may_extend(interaction, job)  # before the form, not after the member typed
             await interaction.response.send_modal(ExtendPrompt(job))
         else:
             await self._rerun(interaction, job)

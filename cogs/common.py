@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import TYPE_CHECKING
 
 import discord
@@ -61,12 +62,18 @@ async def require_moderator(interaction: discord.Interaction) -> None:
         )
 
 
+def megabytes(size: int) -> str:
+    """Decimal megabytes rounded up, as bot.media words them: a file just over a limit never reads as
+    being at it ("10.1 MB", never "10.0 MB" for a 10 MB limit)."""
+    return f"{math.ceil(size / 100_000) / 10:g} MB"
+
+
 async def read_attachment(attachment: discord.Attachment, *, role: str, max_bytes: int) -> bytes:
     """The attachment's bytes, read now (its URL expires); refuses oversize files before downloading."""
     if attachment.size > max_bytes:
         raise UserFacingError(
-            f"The {role} is {attachment.size / 1048576:.1f} MB; the limit is {max_bytes / 1048576:.0f} MB. "
-            "Send a smaller file."
+            f"The {role} is {megabytes(attachment.size)}; the limit is {megabytes(max_bytes)}, "
+            "so attach a smaller file and try again."
         )
     if attachment.size == 0:
         raise UserFacingError(f"The {role} is an empty file; attach the real file and try again.")
@@ -77,7 +84,9 @@ async def read_attachment(attachment: discord.Attachment, *, role: str, max_byte
             f"I couldn't download the {role} from Discord ({exc.status}); attach it again and retry."
         ) from exc
     if len(data) > max_bytes:
-        raise UserFacingError(f"The {role} is larger than {max_bytes / 1048576:.0f} MB; send a smaller file.")
+        raise UserFacingError(
+            f"The {role} is larger than {megabytes(max_bytes)}; attach a smaller file and try again."
+        )
     return data
 
 

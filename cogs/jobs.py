@@ -103,12 +103,14 @@ class JobsCog(commands.Cog):
         if record.status is JobState.FAILED:
             embed.add_field(name="Why it failed", value=failure_sentence(record)[:1000], inline=False)
         if record.delivered_at is not None:
-            embed.add_field(
-                name="Delivered", value=f"after {format_duration(record.delivered_at - record.created_at)}"
-            )
+            if record.delivered_message_id is None:
+                delivered = "not posted: I could not post it anywhere"
+            else:
+                delivered = f"after {format_duration(record.delivered_at - record.created_at)}"
+            embed.add_field(name="Delivered", value=delivered)
+        finished = record.status in (JobState.SUCCEEDED, JobState.DELIVERED)
         link = message_link(record)
         content = f"Video: {link}" if link else None
-        finished = record.status in (JobState.SUCCEEDED, JobState.DELIVERED)
         await interaction.response.send_message(
             content,
             embed=embed,

@@ -50,17 +50,22 @@ def quota_text(
     else:
         total = limit.credits or 0
         left = max(0, total - spent)
-        lines.append(f"{title} ({limit_origin(limit, yours=yours)}: {credits_text(total)} {PERIOD_EACH[limit.period]})")
-        lines.append(f"**{left} of {total}** left {when} · resets <t:{int(reset_at)}:R> (<t:{int(reset_at)}:f>)")
+        lines.append(
+            f"{title} ({limit_origin(limit, yours=yours)}: {credits_text(total)} {PERIOD_EACH[limit.period]})"
+        )
+        lines.append(
+            f"**{left} of {total}** left {when} · resets <t:{int(reset_at)}:R> (<t:{int(reset_at)}:f>)"
+        )
         if total == 0:
             lines.append("A moderator has set this limit to 0, so no new videos can be started.")
         elif left < cheapest:
             lines.append(
-                f"That's not enough for another video until the reset; a moderator can give credits back "
+                "That's not enough for another video until the reset; a moderator can give credits back "
                 "with /kling-admin quota reset."
             )
         else:
-            lines.append(f"That's enough for {left // cheapest} standard 5 s clip{'s' if left // cheapest != 1 else ''}.")
+            clips = left // cheapest
+            lines.append(f"That's enough for {clips} standard 5 s clip{'s' if clips != 1 else ''}.")
     lines.append(f"Videos in progress: {in_flight} of {max_in_flight} at a time.")
     if settings is not None:
         if settings.paused:
@@ -78,7 +83,9 @@ class QuotaCog(commands.Cog):
     def __init__(self, bot: commands.Bot) -> None:
         self.bot = bot
 
-    @app_commands.command(name="quota", description="Your credits: how many are left, what they buy, when they reset")
+    @app_commands.command(
+        name="quota", description="Your credits: how many are left, what they buy, when they reset"
+    )
     @app_commands.guild_only()
     @app_commands.describe(user="Moderators: look at someone else's credits")
     async def quota(self, interaction: discord.Interaction, user: discord.Member | None = None) -> None:
@@ -87,7 +94,9 @@ class QuotaCog(commands.Cog):
         name: str | None = None
         if user is not None and user.id != interaction.user.id:
             if not await is_moderator(interaction):
-                raise UserFacingError("Only moderators can look at someone else's credits; /quota shows yours.")
+                raise UserFacingError(
+                    "Only moderators can look at someone else's credits; /quota shows yours."
+                )
             # Their roles decide their limit, so build the requester from the member option.
             requester = Requester(
                 user_id=user.id,

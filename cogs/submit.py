@@ -11,11 +11,15 @@ import discord
 from bot.errors import UserFacingError
 from bot.jobs.drafts import InputFile, JobDraft
 from bot.jobs.engine import AcceptedJob
-from bot.media import MediaError, PreparedMedia, prepare_image, prepare_motion_video
+from bot.media import (
+    IMAGE_MAX_BYTES,
+    VIDEO_MAX_BYTES,
+    MediaError,
+    PreparedMedia,
+    prepare_image,
+    prepare_motion_video,
+)
 from cogs.common import kling_bot, read_attachment
-
-IMAGE_MAX_BYTES = 10 * 1024 * 1024
-VIDEO_MAX_BYTES = 100 * 1024 * 1024
 
 
 async def load_image(attachment: discord.Attachment, *, role: str, label: str) -> tuple[InputFile, list[str]]:

@@ -78,6 +78,14 @@ def extendable(job: JobRecord) -> bool:
     return job.status in (JobState.SUCCEEDED, JobState.DELIVERED) and bool(job.result_video_id)
 
 
+async def check_may_extend(interaction: discord.Interaction, parent: JobRecord) -> None:
+    """The same rule for /video extend and the Extend button: your own videos (moderators: any)."""
+    if parent.user_id != interaction.user.id and not await is_moderator(interaction):
+        raise UserFacingError(f"Job `{parent.id}` belongs to someone else; you can extend your own videos.")
+    if not extendable(parent):
+        raise UserFacingError(f"Job `{parent.id}` has no finished video to extend; pick one from /jobs.")
+
+
 def extend_draft(parent: JobRecord, requester: Requester, prompt: str | None, size_limit: int) -> JobDraft:
     if not extendable(parent):
         raise UserFacingError(f"Job `{parent.id}` has no finished video to extend; pick one from /jobs.")
@@ -207,10 +215,7 @@ class VideoCog(commands.GroupCog, group_name="video", group_description="Make vi
             raise UserFacingError(
                 f"There is no job `{job}` on this server; pick one of your videos from the list."
             )
-        if parent.user_id != interaction.user.id and not await is_moderator(interaction):
-            raise UserFacingError(
-                f"Job `{parent.id}` belongs to someone else; you can extend your own videos."
-            )
+        await check_may_extend(interaction, parent)
         draft = extend_draft(parent, requester_from(interaction), prompt, interaction.filesize_limit)
         await check_early(interaction, draft)
         await hand_over(interaction, draft, [])

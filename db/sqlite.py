@@ -315,10 +315,13 @@ class SqliteStore:
         return changed == 1
 
     async def record_progress(self, job_id: str, provider_status: str, stage: str | None, now: float) -> bool:
+        # Only a real change counts: repeated "still processing" reports must not trigger edits.
         changed = await self._execute(
             "UPDATE jobs SET provider_status = ?, progress_stage = COALESCE(?, progress_stage),"
-            f" updated_at = ? WHERE id = ? AND status IN ({_placeholders(len(_LIVE))})",
-            (provider_status, stage, now, job_id, *_LIVE),
+            f" updated_at = ? WHERE id = ? AND status IN ({_placeholders(len(_LIVE))})"
+            " AND (provider_status IS NULL OR provider_status <> ?"
+            " OR progress_stage <> COALESCE(?, progress_stage))",
+            (provider_status, stage, now, job_id, *_LIVE, provider_status, stage),
         )
         return changed == 1
 
@@ -450,6 +453,18 @@ class SqliteStore:
             )
             await db.execute("UPDATE jobs SET callback_count = callback_count + 1 WHERE id = ?", (job_id,))
             return int(cursor.lastrowid or 0)
+
+    async def add_callbacks(self, items: Sequence[tuple[str, str]], now: float) -> None:
+        """Many (job id, body) callbacks in one transaction: the listener's group commit."""
+        async with self._transaction() as db:
+            await db.executemany(
+                "INSERT INTO callback_inbox (job_id, body, received_at) VALUES (?, ?, ?)",
+                [(job_id, body, now) for job_id, body in items],
+            )
+            await db.executemany(
+                "UPDATE jobs SET callback_count = callback_count + 1 WHERE id = ?",
+                [(job_id,) for job_id, _ in items],
+            )
 
     async def pending_callbacks(self, limit: int = 100) -> list[InboxItem]:
         rows = await self._fetchall(

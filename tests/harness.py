@@ -95,7 +95,7 @@ class Harness:
             "job_timeout_seconds": 3600,
         }
         values.update(self.overrides)
-        return Settings(_env_file=None, **values)  # type: ignore[call-arg]
+        return Settings(_env_file=None, **values)
 
     async def start(self) -> KlingBot:
         bot = KlingBot(self.settings(), clock=self.clock, guild_ready_timeout=0.05, cogs=self.cogs)
@@ -177,8 +177,10 @@ class Harness:
         deadline = asyncio.get_running_loop().time() + timeout
         while True:
             async with changed:  # held while checking, so no transition slips between check and wait
-                jobs = [await store.get_job(job_id)] if job_id else await store.list_jobs(
-                    guild_id=self.guild.id, user_id=None, limit=100
+                jobs = (
+                    [await store.get_job(job_id)]
+                    if job_id
+                    else await store.list_jobs(guild_id=self.guild.id, user_id=None, limit=100)
                 )
                 for job in jobs:
                     if job is not None and predicate(job):

@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hmac
 import json
 import logging
 import random
+import shutil
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
@@ -22,11 +24,12 @@ from typing import Any
 from bot.errors import Refusal
 from bot.jobs.drafts import JobDraft, Requester
 from bot.jobs.ids import new_job_id, new_token
+from bot.jobs.inbox import InboxWriter
 from bot.jobs.inputs import InputStore
 from bot.jobs.policy import check_policy
 from bot.jobs.publisher import DeliveryRetry, JobPublisher
-from bot.jobs.quota import AppliedLimit, CostTable, Period, applicable_limit, period_window
-from bot.listener import CallbackOutcome
+from bot.jobs.quota import PERIOD_NOW, AppliedLimit, CostTable, Period, applicable_limit, period_window
+from bot.listener import HOSTED_RESULTS_DIR, RESULT_LINK_LIFETIME, CallbackOutcome, result_link_token
 from bot.metrics import Metrics
 from bot.models import (
     CameraControl,
@@ -50,7 +53,10 @@ log = logging.getLogger(__name__)
 INTERACTION_TOKEN_LIFETIME = 15 * 60
 SUBMIT_ATTEMPTS = 5
 DELIVERY_ATTEMPTS = 8
+DELIVERY_RETRY_BASE = 2.0  # seconds before the second delivery attempt; doubles each time, up to 2 min
+DELIVERY_CONCURRENCY = 4  # downloads and re-encodes at once; more jobs finishing at once wait their turn
 INPUT_URL_LIFETIME = 3 * 24 * 3600
+HOUSEKEEPING_INTERVAL = 3600.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,13 +125,17 @@ class JobEngine:
         self.costs = costs or CostTable()
         self.clock = clock
         self._poll_limiter = RateLimiter(config.max_poll_rate, burst=max(1, int(config.max_poll_rate)))
+        self._inbox_writer = InboxWriter(store, clock)
+        self._token_cache: dict[str, JobRecord] = {}
         self._wake_inbox = asyncio.Event()
         self._wake_poller = asyncio.Event()
         self._wake_audit = asyncio.Event()
         self._workers: list[asyncio.Task[None]] = []
         self._tasks: set[asyncio.Task[Any]] = set()
         self._delivering: set[str] = set()
+        self._delivery_slots = asyncio.Semaphore(DELIVERY_CONCURRENCY)
         self._submitting: set[str] = set()
+        self._next_housekeeping = 0.0
         self._running = False
         self.recovered = asyncio.Event()  # set once start-up recovery has scheduled every job
         # Notified after every job transition: lets waiters (tests, benchmarks) wait without polling.
@@ -304,8 +314,8 @@ class JobEngine:
         left = max(0, (limit.credits or 0) - spent)
         _, reset_at = period_window(limit.period, self.clock())
         return (
-            f"This video costs {cost} credit{'s' if cost != 1 else ''} and you have {left} left this "
-            f"{limit.period.value} ({limit.source}). Your credits reset <t:{int(reset_at)}:R>; "
+            f"This video costs {cost} credit{'s' if cost != 1 else ''} and you have {left} left "
+            f"{PERIOD_NOW[limit.period]} ({limit.source}). Your credits reset <t:{int(reset_at)}:R>; "
             "see /quota for details."
         )
 
@@ -325,6 +335,35 @@ class JobEngine:
         if job is None or self.clock() - job.created_at > INPUT_URL_LIFETIME:
             return None
         return self.inputs.path(job.id, name)
+
+    def hosted_result_path(self, job_id: str) -> Path:
+        """Where a finished video too large for Discord is kept while its link is valid."""
+        return self.inputs.root / HOSTED_RESULTS_DIR / job_id / f"{job_id}.mp4"
+
+    async def result_file(self, job_id: str, token: str, name: str) -> Path | None:
+        """The file behind /results/{job_id}/{token}/{name}, until the link's expiry."""
+        job = await self.store.get_job(job_id)
+        if job is None or job.finished_at is None or name != f"{job.id}.mp4":
+            return None
+        if not hmac.compare_digest(token, result_link_token(job.callback_token)):
+            return None
+        if self.clock() > job.finished_at + RESULT_LINK_LIFETIME:
+            return None
+        path = self.hosted_result_path(job.id)
+        return path if path.is_file() else None
+
+    async def remove_expired_results(self) -> int:
+        """Delete hosted videos whose links have expired (and strays no job owns)."""
+        root = self.inputs.root / HOSTED_RESULTS_DIR
+        names = await asyncio.to_thread(lambda: [p.name for p in root.iterdir()] if root.is_dir() else [])
+        removed = 0
+        for name in names:
+            job = await self.store.get_job(name)
+            finished = job.finished_at if job is not None else None
+            if finished is None or self.clock() > finished + RESULT_LINK_LIFETIME:
+                await asyncio.to_thread(shutil.rmtree, root / name, True)
+                removed += 1
+        return removed
 
     async def _media(self, job: JobRecord, role: str) -> MediaInput | None:
         for item in job.params.get("inputs", []):
@@ -449,7 +488,7 @@ class JobEngine:
 
     async def accept_callback(self, token: str, body: Any, headers: Mapping[str, str]) -> CallbackOutcome:
         """Authenticate, read and persist a callback; processing happens after the 200, off this path."""
-        job = await self.store.get_job_by_callback_token(token)
+        job = await self._job_for_callback_token(token)
         if job is None:
             return CallbackOutcome(404, "unknown_token")
         if not self.provider.verify_callback(headers, body, now=self.clock()):
@@ -461,9 +500,21 @@ class JobEngine:
         if job.provider_task_id and update.task_id and update.task_id != job.provider_task_id:
             log.warning("callback for job %s names another task; ignored", job.id)
             return CallbackOutcome(409, "task_mismatch")
-        await self.store.add_callback(job.id, json.dumps(body), self.clock())
+        await self._inbox_writer.add(job.id, json.dumps(body))
         self._wake_inbox.set()
         return CallbackOutcome(200, "accepted")
+
+    async def _job_for_callback_token(self, token: str) -> JobRecord | None:
+        """Tokens never change, so a job found once is remembered (with its task id, once known)."""
+        cached = self._token_cache.get(token)
+        if cached is not None:
+            return cached
+        job = await self.store.get_job_by_callback_token(token)
+        if job is not None and job.provider_task_id is not None:
+            if len(self._token_cache) >= 10_000:
+                self._token_cache.clear()
+            self._token_cache[token] = job
+        return job
 
     async def _inbox_worker(self) -> None:
         while self._running:
@@ -476,23 +527,34 @@ class JobEngine:
                 log.exception("processing callbacks failed; will retry")
 
     async def process_inbox(self) -> int:
+        """Apply every stored callback, oldest first. An item whose processing fails stays in the inbox
+        for the next pass (after a restart at the latest) without holding up the others."""
         processed = 0
+        failed: set[int] = set()
         while True:
-            items = await self.store.pending_callbacks(100)
+            items = [i for i in await self.store.pending_callbacks(100 + len(failed)) if i.id not in failed]
             if not items:
                 return processed
             for item in items:
-                job = await self.store.get_job(item.job_id)
-                if job is not None:
-                    try:
-                        update = self.provider.parse_callback(json.loads(item.body))
-                    except (ValueError, KeyError, TypeError, AttributeError):
-                        update = None
-                    if update is not None:
-                        await self.apply_update(job, update)
-                        await self._push_back_poll(job)
+                try:
+                    await self._process_callback(item.job_id, item.body)
+                except Exception:
+                    log.exception("processing a callback for job %s failed; will retry", item.job_id)
+                    failed.add(item.id)
+                    continue
                 await self.store.mark_callback_processed(item.id, self.clock())
                 processed += 1
+
+    async def _process_callback(self, job_id: str, body: str) -> None:
+        job = await self.store.get_job(job_id)
+        if job is None:
+            return
+        try:
+            update = self.provider.parse_callback(json.loads(body))
+        except (ValueError, KeyError, TypeError, AttributeError):
+            return
+        await self.apply_update(job, update)
+        await self._push_back_poll(job)
 
     async def _push_back_poll(self, job: JobRecord) -> None:
         # A callback just arrived: the job is not overdue, so there is no need to poll it soon.
@@ -593,6 +655,12 @@ class JobEngine:
                 await self.poll_due_jobs()
             except Exception:
                 log.exception("polling failed; will retry")
+            if time.monotonic() >= self._next_housekeeping:
+                self._next_housekeeping = time.monotonic() + HOUSEKEEPING_INTERVAL
+                try:
+                    await self.remove_expired_results()
+                except Exception:
+                    log.warning("removing expired hosted videos failed", exc_info=True)
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake_poller.wait(), timeout=tick)
             self._wake_poller.clear()
@@ -640,6 +708,13 @@ class JobEngine:
             if error.category is ErrorCategory.AUTH:
                 log.error("polling: the provider refused the bot's credentials")
             return
+        except Exception:
+            # A bug or an unexpected answer: back off like any error rather than asking again at once.
+            self.metrics.polls.labels(result="error").inc()
+            log.exception("polling %d %s job(s) failed unexpectedly", len(batch), kind.value)
+            for job in batch:
+                await self._schedule_next_poll(job)
+            return
         for job in batch:
             update = results.get(job.provider_task_id or "")
             self.metrics.polls.labels(result="ok" if update else "missing").inc()
@@ -685,7 +760,8 @@ class JobEngine:
             return
         self._delivering.add(job_id)
         try:
-            await self._deliver_with_retries(job_id)
+            async with self._delivery_slots:
+                await self._deliver_with_retries(job_id)
         finally:
             self._delivering.discard(job_id)
 
@@ -697,10 +773,17 @@ class JobEngine:
             try:
                 await self._publish_progress(job)
                 result = await self.publisher.deliver(job)
-            except DeliveryRetry as problem:
-                delay = min(120.0, 2.0 * 2**attempt) * random.uniform(0.5, 1.0)
-                log.warning("delivering job %s: %s; retrying in %.1fs", job_id, problem, delay)
-                await asyncio.sleep(delay)
+            except Exception as problem:
+                # DeliveryRetry is a passing problem; anything else is unexpected (a Discord refusal
+                # nobody planned for, a bug): log it loudly, but retry all the same, so the job is not
+                # left "finished, never posted" until the next restart.
+                delay = min(120.0, DELIVERY_RETRY_BASE * 2**attempt) * random.uniform(0.5, 1.0)
+                if isinstance(problem, DeliveryRetry):
+                    log.warning("delivering job %s: %s; retrying in %.1fs", job_id, problem, delay)
+                else:
+                    log.exception("delivering job %s failed unexpectedly; retrying in %.1fs", job_id, delay)
+                if attempt < DELIVERY_ATTEMPTS - 1:
+                    await asyncio.sleep(delay)
                 continue
             now = self.clock()
             if await self.store.mark_delivered(
@@ -762,5 +845,3 @@ def _as_float(value: Any) -> float | None:
         return float(value) if value is not None else None
     except (TypeError, ValueError):
         return None
-
-

@@ -128,10 +128,17 @@ def applicable_limit(limits: list[QuotaLimit], user_id: int, role_ids: tuple[int
         # Equal credits: the shorter period gives more, so it wins (and the choice is deterministic).
         best = max(
             role_limits,
-            key=lambda lim: (math.inf if lim.credits is None else lim.credits, -_PERIOD_RANK[Period(lim.period)]),
+            key=lambda lim: (
+                math.inf if lim.credits is None else lim.credits,
+                -_PERIOD_RANK[Period(lim.period)],
+            ),
         )
         return AppliedLimit(
-            best.credits, Period(best.period), f"the limit of role <@&{best.target_id}>", "role", best.target_id
+            best.credits,
+            Period(best.period),
+            f"the limit of role <@&{best.target_id}>",
+            "role",
+            best.target_id,
         )
     for limit in limits:
         if limit.scope == "guild":

@@ -126,9 +126,11 @@ def parse_result(result: dict[str, Any], task_id: str, *, fallback_state: str | 
         video_id=json_text(_first(layers, "video_id")),
         duration=parse_seconds(_first(layers, "duration")),
     )
-    if success is False or error is not None or state in FAILURE_STATES:
+    has_error = bool(error) and isinstance(error, dict | str)  # "error": false or {} is no error
+    if success is False or has_error or state in FAILURE_STATES:
         return _failure(update, error)
-    if state in SUCCESS_STATES or (url and success is not False):
+    # A URL settles it when nothing says the task is still running.
+    if state in SUCCESS_STATES or (url and (success is True or not state)):
         if not url:
             return _with(update, TaskStatus.FAILED, ErrorCategory.FAILED, NO_VIDEO)
         return _with(update, TaskStatus.SUCCEEDED)
@@ -163,10 +165,11 @@ def parse_task_record(record: Any, task_id: str | None = None) -> TaskUpdate:
     """One /kling/tasks record (§1.5). `response` is absent, or incomplete, until the task ends."""
     if not isinstance(record, dict):
         raise ValueError("an AceData task record is not a JSON object")
-    task_id = task_id or json_text(record.get("id"))  # the id asked about, when there is one
+    response = record.get("response")
+    # The id asked about, when there is one; else the record's own.
+    task_id = task_id or json_text(record.get("id")) or json_text(json_object(response).get("task_id"))
     if task_id is None:
         raise ValueError("an AceData task record without id")
-    response = record.get("response")
     fallback_state = json_text(record.get("state"))
     if isinstance(response, dict):
         return parse_result(response, task_id, fallback_state=fallback_state)

@@ -8,6 +8,7 @@ version (§3.1 documented, §3.2 observed). Callbacks, when any, come from Kling
 from __future__ import annotations
 
 import logging
+import re
 from typing import Any
 
 import aiohttp
@@ -74,6 +75,9 @@ STATUSES: dict[str, TaskStatus] = {
     "completed": TaskStatus.SUCCEEDED,
 }
 
+# Kling's words for 1101/1102 (arrears, resource pack depleted or expired), as task_failed relays them.
+_CREDITS = re.compile(r"arrear|resource pack|balance|insufficient|quota", re.IGNORECASE)
+
 # §3.4: the gateway's own string codes.
 ERROR_CODES: dict[str, ErrorCategory] = {
     "build_request_failed": ErrorCategory.INVALID_REQUEST,  # validation, though sent with HTTP 500
@@ -85,13 +89,16 @@ ERROR_CODES: dict[str, ErrorCategory] = {
 
 
 def parse_generation(body: Any, task_id: str) -> TaskUpdate:
-    """A GET /v1/video/generations answer in any of the three shapes of §3.2. ValueError if none."""
+    """The answer to GET /v1/video/generations/{task_id}, in any of the three shapes of §3.2.
+
+    ValueError when it is in none of them.
+    """
     if not isinstance(body, dict):
         raise ValueError("a generations answer is not a JSON object")
     data = body.get("data")
     if isinstance(data, dict):
         if "task_status" in data:  # the documented Kling envelope
-            return parse_kling_task({**data, "task_id": data.get("task_id") or task_id}, statuses=STATUSES)
+            return parse_kling_task({**data, "task_id": task_id}, statuses=STATUSES)
         if "status" in data:  # TaskDto, or an OpenAI-style object wrapped in {code, data}
             return parse_status_object(data, task_id)
     if "status" in body:  # a flat OpenAI-style object
@@ -111,7 +118,10 @@ def _upstream_task(obj: dict[str, Any]) -> dict[str, Any]:
 
 
 def parse_status_object(obj: dict[str, Any], task_id: str) -> TaskUpdate:
-    """A TaskDto (UPPER-CASE status, URL in fail_reason on success) or an OpenAI-style video object."""
+    """A TaskDto (UPPER-CASE status, URL in fail_reason on success) or an OpenAI-style video object.
+
+    The update carries `task_id`, the id asked about: gateways may show their own id beside it.
+    """
     raw = json_text(obj.get("status")) or ""
     status = STATUSES.get(raw.lower(), TaskStatus.PROCESSING)
     upstream = _upstream_task(obj)
@@ -125,7 +135,7 @@ def parse_status_object(obj: dict[str, Any], task_id: str) -> TaskUpdate:
     if url is None and status is TaskStatus.SUCCEEDED:
         url = json_url(fail_reason)  # new-api stores the result URL in fail_reason on success (§3.2)
     update = TaskUpdate(
-        task_id=json_text(obj.get("task_id")) or json_text(obj.get("id")) or task_id,
+        task_id=task_id,
         status=status,
         raw_status=raw,
         video_url=url if status is TaskStatus.SUCCEEDED else None,
@@ -266,10 +276,12 @@ def _middleware_category(code: str | None, http_status: int) -> ErrorCategory:
 
 
 def _refusal_category(message: Any) -> ErrorCategory:
-    """task_failed carries Kling's refusal as text only: moderation, or else the request itself."""
+    """task_failed carries Kling's refusal as text only (its 1xxx code is lost): read the words."""
     reason = message if isinstance(message, str) else None
     if failure_category(reason) is ErrorCategory.CONTENT_POLICY:
         return ErrorCategory.CONTENT_POLICY
+    if reason and _CREDITS.search(reason):
+        return ErrorCategory.INSUFFICIENT_CREDITS
     return ErrorCategory.INVALID_REQUEST
 
 

@@ -8,7 +8,7 @@ from tests.harness import Harness
 
 async def test_boot_syncs_every_command_to_the_dev_guild(harness: Harness) -> None:
     synced = {cmd["name"] for cmd in harness.fake.guild_commands[harness.guild.id]}
-    assert {"motion", "video", "jobs", "job", "help"} <= synced
+    assert {"motion", "video", "jobs", "job", "quota", "help", "kling-admin"} <= synced
     assert harness.fake.global_commands == []
     call = harness.fake.calls_matching("PUT", rf"/applications/\d+/guilds/{harness.guild.id}/commands")[0]
     assert call.auth == "bot"

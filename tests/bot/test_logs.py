@@ -17,7 +17,10 @@ BOT_TOKEN = "MTA" + "x" * 21 + "." + "Gabcde" + "." + "y" * 30  # the shape of a
     ("text", "leak"),
     [
         (f"Authorization: Bot {BOT_TOKEN}", BOT_TOKEN),
-        ("headers={'Authorization': 'Bearer sk-abcdefghijklmnopqrstuvwxyz'}", "sk-abcdefghijklmnopqrstuvwxyz"),
+        (
+            "headers={'Authorization': 'Bearer sk-abcdefghijklmnopqrstuvwxyz'}",
+            "sk-abcdefghijklmnopqrstuvwxyz",
+        ),
         ("GET https://cdn.discordapp.com/attachments/1/2/a.png?ex=65&is=64&hm=deadbeef", "hm=deadbeef"),
         ("POST /webhooks/123/aW50ZXJhY3Rpb246MTIzNDU2Nzg5OmFiY2RlZmdo/messages/@original", "aW50ZXJhY3Rpb24"),
         ("callback for /callbacks/Zm9vYmFyYmF6cXV4MTIzNDU2Nzg5MA failed", "Zm9vYmFyYmF6cXV4MTIzNDU2Nzg5MA"),

@@ -14,8 +14,13 @@ def run_bot(args: list[str], tmp_path: Path, **env: str) -> subprocess.Completed
     clean = {k: v for k, v in os.environ.items() if not k.startswith(("DISCORD_", "KLING_", "KIE_"))}
     clean.update(env)
     clean["PYTHONPATH"] = str(ROOT)
-    return subprocess.run(
-        [sys.executable, "-m", "bot", *args], cwd=tmp_path, env=clean, capture_output=True, text=True, timeout=60
+    return subprocess.run(  # noqa: S603 (our own interpreter and module)
+        [sys.executable, "-m", "bot", *args],
+        cwd=tmp_path,
+        env=clean,
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
 
 

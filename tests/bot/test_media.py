@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import logging
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -43,13 +44,12 @@ def clip(seconds: float, fps: int = 6, **options: Any) -> bytes:
     return make_video(seconds, SIDE, SIDE, fps=fps, **options)
 
 
-def refusal(call: object, *args: object, **kwargs: object) -> str:
-    """The member-facing sentence of the MediaError that `call` raises."""
-    assert callable(call)
+def refusal(call: Callable[..., object], *args: object, **kwargs: object) -> str:
+    """The member-facing message of the MediaError that `call` raises, checked to be one sentence."""
     with pytest.raises(MediaError) as caught:
         call(*args, **kwargs)
     message = str(caught.value)
-    assert message.endswith(".") and message[0].isupper()
+    assert message[0].isupper() and message.endswith(".") and ". " not in message
     return message
 
 

@@ -35,14 +35,20 @@ async def test_python_m_bot_serves_and_stops_cleanly_on_sigterm(tmp_path: Path) 
         LOG_FORMAT="json",
     )
     process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "bot", cwd=tmp_path, env=env,
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+        sys.executable,
+        "-m",
+        "bot",
+        cwd=tmp_path,
+        env=env,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
     )
     try:
         await fake.wait_for(lambda: fake.guild_commands.get(guild.id), timeout=30)
         await fake.wait_for_identify(timeout=30)
-        handle = await fake.send_slash_command("help", user_id=guild.member_id, guild_id=guild.id,
-                                               channel_id=guild.channel_id)
+        handle = await fake.send_slash_command(
+            "help", user_id=guild.member_id, guild_id=guild.id, channel_id=guild.channel_id
+        )
         response = await handle.response(timeout=10)
         assert "/motion" in response["data"]["content"]
         process.send_signal(signal.SIGTERM)

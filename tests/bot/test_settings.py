@@ -16,8 +16,18 @@ def make(**values: object) -> Settings:
 
 @pytest.fixture(autouse=True)
 def clean_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    for name in ("DISCORD_TOKEN", "KLING_PROVIDER", "KLING_API_KEY", "KLING_ACCESS_KEY", "KLING_SECRET_KEY",
-                 "PUBLIC_BASE_URL", "DATABASE_URL", "LOG_LEVEL", "DEV_GUILD_ID", "WEBHOOK_PORT"):
+    for name in (
+        "DISCORD_TOKEN",
+        "KLING_PROVIDER",
+        "KLING_API_KEY",
+        "KLING_ACCESS_KEY",
+        "KLING_SECRET_KEY",
+        "PUBLIC_BASE_URL",
+        "DATABASE_URL",
+        "LOG_LEVEL",
+        "DEV_GUILD_ID",
+        "WEBHOOK_PORT",
+    ):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.chdir(tmp_path)
 
@@ -50,7 +60,9 @@ def test_missing_token_names_the_variable_and_where_to_put_it() -> None:
         ("kling", {"kling_access_key": "a"}, "KLING_SECRET_KEY"),
     ],
 )
-def test_provider_credentials_are_required_per_family(provider: str, values: dict[str, str], needle: str) -> None:
+def test_provider_credentials_are_required_per_family(
+    provider: str, values: dict[str, str], needle: str
+) -> None:
     problems = make(discord_token="t", kling_provider=provider, **values).missing_for_run()
     assert len(problems) == 1 and needle in problems[0]
 
@@ -58,7 +70,9 @@ def test_provider_credentials_are_required_per_family(provider: str, values: dic
 def test_blank_values_in_a_dotenv_mean_unset(tmp_path: Path) -> None:
     (tmp_path / ".env").write_text("DISCORD_TOKEN=\nPUBLIC_BASE_URL=\nDEV_GUILD_ID=\nKLING_API_KEY=abc\n")
     settings = Settings(_env_file=tmp_path / ".env")  # type: ignore[call-arg]
-    assert settings.discord_token is None and settings.public_base_url is None and settings.dev_guild_id is None
+    assert (
+        settings.discord_token is None and settings.public_base_url is None and settings.dev_guild_id is None
+    )
     assert settings.kling_api_key is not None
 
 

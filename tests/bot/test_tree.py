@@ -39,7 +39,9 @@ async def test_unexpected_errors_get_a_reference_and_a_log_entry(
     assert any(reference.group(1) in r.getMessage() and r.exc_info for r in caplog.records)
 
 
-async def test_user_facing_errors_after_a_defer_are_followups_seen_only_by_the_member(harness: Harness) -> None:
+async def test_user_facing_errors_after_a_defer_are_followups_seen_only_by_the_member(
+    harness: Harness,
+) -> None:
     @app_commands.command(name="refuse", description="refuses")
     async def refuse(interaction: discord.Interaction) -> None:
         await interaction.response.defer(ephemeral=True, thinking=True)
@@ -64,8 +66,14 @@ async def test_an_expired_interaction_falls_back_to_the_channel(harness: Harness
     harness.fake.advance(20 * 60)  # past both the 3-second window and the token's 15 minutes
     release.set()
     message = await harness.fake.wait_for(
-        lambda: next((m for m in harness.fake.messages_in(harness.guild.channel_id)
-                      if "That took too long." in m.content), None)
+        lambda: next(
+            (
+                m
+                for m in harness.fake.messages_in(harness.guild.channel_id)
+                if "That took too long." in m.content
+            ),
+            None,
+        )
     )
     assert message.content.startswith(f"<@{harness.guild.member_id}>")
     assert message.posted_by == "bot" and not message.mentioned_everyone_or_roles()

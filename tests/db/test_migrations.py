@@ -21,7 +21,14 @@ async def test_fresh_database_gets_every_migration(tmp_path: Path) -> None:
     with sqlite3.connect(tmp_path / "fresh.db") as db:
         tables = {row[0] for row in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
         assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
-    assert {"jobs", "callback_inbox", "guild_settings", "quota_limits", "credit_ledger", "audit_log"} <= tables
+    assert {
+        "jobs",
+        "callback_inbox",
+        "guild_settings",
+        "quota_limits",
+        "credit_ledger",
+        "audit_log",
+    } <= tables
 
 
 async def test_existing_database_is_left_alone_and_keeps_its_data(tmp_path: Path) -> None:
@@ -77,5 +84,5 @@ def test_statements_split_at_real_ends_only() -> None:
 
 def test_badly_named_migration_files_are_refused(tmp_path: Path) -> None:
     (tmp_path / "1_initial.sql").write_text("SELECT 1;")
-    with pytest.raises(ValueError, match="NNNN_name.sql"):
+    with pytest.raises(ValueError, match=r"NNNN_name\.sql"):
         load_migrations(tmp_path)

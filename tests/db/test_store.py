@@ -26,9 +26,20 @@ async def store(tmp_path: Path) -> AsyncIterator[SqliteStore]:
 
 def new_job(job_id: str, *, user: int = 7, credits: int = 1, at: float = NOW) -> NewJob:
     return NewJob(
-        id=job_id, guild_id=1, channel_id=2, user_id=user, kind="motion", params={"prompt": "p"},
-        provider="acedata", callback_token=f"cb-{job_id}", input_token=f"in-{job_id}", credits=credits,
-        interaction_token="tok", interaction_expires_at=at + 900, application_id=3, created_at=at,
+        id=job_id,
+        guild_id=1,
+        channel_id=2,
+        user_id=user,
+        kind="motion",
+        params={"prompt": "p"},
+        provider="acedata",
+        callback_token=f"cb-{job_id}",
+        input_token=f"in-{job_id}",
+        credits=credits,
+        interaction_token="tok",
+        interaction_expires_at=at + 900,
+        application_id=3,
+        created_at=at,
     )
 
 
@@ -53,10 +64,14 @@ async def test_success_happens_once_and_charges(store: SqliteStore) -> None:
     await store.create_job(new_job("a", credits=2), None)
     assert await store.mark_submitted("a", "task-1", NOW, NOW + 15)
     assert not await store.mark_submitted("a", "task-2", NOW, NOW + 15)
-    results = await asyncio.gather(*(
-        store.mark_succeeded("a", video_url="u", video_id="v", duration=5.0, provider_status="succeed", now=NOW)
-        for _ in range(5)
-    ))
+    results = await asyncio.gather(
+        *(
+            store.mark_succeeded(
+                "a", video_url="u", video_id="v", duration=5.0, provider_status="succeed", now=NOW
+            )
+            for _ in range(5)
+        )
+    )
     assert results.count(True) == 1
     assert not await store.mark_failed("a", category="failed", message="m", provider_status=None, now=NOW)
     job = await store.get_job("a")
@@ -68,7 +83,9 @@ async def test_success_happens_once_and_charges(store: SqliteStore) -> None:
 
 async def test_failure_refunds_once(store: SqliteStore) -> None:
     await store.create_job(new_job("a", credits=4), None)
-    assert await store.mark_failed("a", category="content_policy", message="no", provider_status="failed", now=NOW)
+    assert await store.mark_failed(
+        "a", category="content_policy", message="no", provider_status="failed", now=NOW
+    )
     assert not await store.mark_failed("a", category="failed", message="again", provider_status=None, now=NOW)
     assert not await store.mark_succeeded(
         "a", video_url="u", video_id=None, duration=None, provider_status="succeed", now=NOW
@@ -123,5 +140,8 @@ async def test_quota_limits_and_guild_policy_round_trip(store: SqliteStore) -> N
     assert await store.add_blocked_term(1, "gore") and not await store.add_blocked_term(1, "gore")
     settings = await store.get_guild_settings(1)
     assert (settings.paused, settings.pause_reason, settings.log_channel_id, settings.blocklist) == (
-        True, "maintenance", 55, ("gore",),
+        True,
+        "maintenance",
+        55,
+        ("gore",),
     )

@@ -19,7 +19,8 @@ from discord.ext import commands
 
 from tests.fakes.discord import MIB, FakeDiscord, fixtures, pointed_at, seed_default_world
 
-fake_discord = fixtures.fake_discord  # the fixture, visible to this module's tests
+fake_discord = fixtures.fake_discord  # the fixtures, visible to this module's tests
+fake_discord_patched = fixtures.fake_discord_patched
 
 PNG = b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 4
 VIDEO = b"\x00\x00\x00\x18ftypmp42" + b"\x01" * 300_000
@@ -98,12 +99,7 @@ async def test_boot_and_sync(fake_discord: FakeDiscord) -> None:
     assert me.auth == "bot" and me.status == 200
     assert fake.calls_matching("GET", r"^/oauth2/applications/@me$")[0].status == 200
     sync = fake.calls_matching("PUT", rf"^/applications/{fake.app_id}/guilds/{world.guild_id}/commands$")[0]
-    assert sync.json[0]["options"][0] == {
-        "type": 11,
-        "name": "image",
-        "description": "image",
-        "required": True,
-    } or sync.json[0]["options"][0]["type"] == 11
+    assert sync.json[0]["options"][0] == {"type": 11, "name": "image", "description": "…", "required": True}
     registered = fake.guild_commands[world.guild_id]
     assert [c["name"] for c in registered] == ["animate"]
     assert registered[0]["application_id"] == str(fake.app_id) and registered[0]["id"]
@@ -115,7 +111,9 @@ async def test_boot_and_sync(fake_discord: FakeDiscord) -> None:
 async def test_json_content_type_auth_and_unknown_routes(fake_discord: FakeDiscord) -> None:
     fake = fake_discord
     async with aiohttp.ClientSession() as http:
-        async with http.get(f"{fake.api_base}/users/@me", headers={"Authorization": f"Bot {fake.bot_token}"}) as r:
+        async with http.get(
+            f"{fake.api_base}/users/@me", headers={"Authorization": f"Bot {fake.bot_token}"}
+        ) as r:
             assert r.status == 200
             assert r.headers["Content-Type"] == "application/json"  # exactly: discord.py compares it
         async with http.get(f"{fake.api_base}/users/@me", headers={"Authorization": "Bot wrong"}) as r:
@@ -131,11 +129,14 @@ async def test_json_content_type_auth_and_unknown_routes(fake_discord: FakeDisco
 async def test_command_validation_rejects_bad_names(fake_discord: FakeDiscord) -> None:
     fake = fake_discord
     url = f"{fake.api_base}/applications/{fake.app_id}/guilds/{fake.world.guild_id}/commands"
-    async with aiohttp.ClientSession(headers={"Authorization": f"Bot {fake.bot_token}"}) as http:
-        async with http.put(url, json=[{"name": "Bad Name", "description": "x", "type": 1}]) as r:
-            body = await r.json()
-            assert r.status == 400 and body["code"] == 50035
-            assert "APPLICATION_COMMAND_INVALID_NAME" in str(body["errors"])
+    bad = [{"name": "Bad Name", "description": "x", "type": 1}]
+    async with (
+        aiohttp.ClientSession(headers={"Authorization": f"Bot {fake.bot_token}"}) as http,
+        http.put(url, json=bad) as r,
+    ):
+        body = await r.json()
+    assert r.status == 400 and body["code"] == 50035
+    assert "APPLICATION_COMMAND_INVALID_NAME" in str(body["errors"])
 
 
 # ---- the slash-command flow ------------------------------------------------------------------------
@@ -306,7 +307,8 @@ async def test_413_by_boost_tier_and_by_attachment_size_limit(fake_discord: Fake
         await interaction.edit_original_response(content="uploading")
         for n in (size + 1, size):
             try:
-                msg = await interaction.followup.send(file=discord.File(io.BytesIO(b"x" * n), "v.mp4"))
+                file = discord.File(io.BytesIO(b"x" * n), "v.mp4")
+                msg = await interaction.followup.send(file=file, wait=True)
                 await bot.results.put(("ok", msg.attachments[0].size))
             except discord.HTTPException as exc:
                 await bot.results.put((exc.status, exc.code))
@@ -319,11 +321,10 @@ async def test_413_by_boost_tier_and_by_attachment_size_limit(fake_discord: Fake
             await channel.send(file=discord.File(io.BytesIO(big), "big.mp4"))
         assert (too_big.value.status, too_big.value.code) == (413, 40005)
 
+        updated = asyncio.create_task(bot.wait_for("guild_update", timeout=5))
         fake.set_premium_tier(world.guild_id, 2)
-        await fake.wait_for(lambda: fake.frames_of("GUILD_UPDATE"))
-        guild = bot.get_guild(world.guild_id)
-        assert guild is not None
-        await fake.wait_for(lambda: guild.filesize_limit == 50 * MIB)
+        _, guild = await updated
+        assert guild.premium_tier == 2 and guild.filesize_limit == 50 * MIB
         msg = await channel.send(file=discord.File(io.BytesIO(big), "big.mp4"))
         assert msg.attachments[0].size == len(big)
 
@@ -419,12 +420,59 @@ async def test_persistent_view_button_after_restart(fake_discord: FakeDiscord) -
         await fake.send_component_click("job:nope", posted.id)
 
 
+class JobButtons(discord.ui.View):
+    def __init__(self) -> None:
+        super().__init__(timeout=None)
+
+    @discord.ui.button(label="Hide file", custom_id="job:hide:1")
+    async def hide(self, interaction: discord.Interaction, button: discord.ui.Button[JobButtons]) -> None:
+        await interaction.response.edit_message(content="hidden", attachments=[])
+
+    @discord.ui.button(label="Delete", custom_id="job:delete:1")
+    async def delete(self, interaction: discord.Interaction, button: discord.ui.Button[JobButtons]) -> None:
+        await interaction.response.defer()
+        await interaction.edit_original_response(content="deleting…")
+        await interaction.delete_original_response()
+
+
+async def test_reply_with_file_then_update_and_delete_by_buttons(fake_discord: FakeDiscord) -> None:
+    fake = fake_discord
+
+    @app_commands.command(name="show", description="Show a job")
+    async def show(interaction: discord.Interaction) -> None:
+        file = discord.File(io.BytesIO(VIDEO), "job.mp4")
+        await interaction.response.send_message("job 1", file=file, view=JobButtons())
+
+    bot = MiniBot(fake.world.guild_id)
+    add_command(bot, show)
+    async with running(bot, fake):
+        handle = await fake.send_slash_command("show")
+        shown = await handle.wait_original()
+        assert shown.attachments[0].size == len(VIDEO) and shown.type == 20
+        assert [c["custom_id"] for c in shown.components[0]["components"]] == ["job:hide:1", "job:delete:1"]
+
+        hide = await fake.send_component_click("job:hide:1", shown.id)
+        assert (await hide.response())["type"] == 7
+        await fake.wait_for(lambda: shown.content == "hidden")
+        assert shown.attachments == [] and len(shown.components[0]["components"]) == 2
+
+        delete = await fake.send_component_click("job:delete:1", shown.id)
+        await fake.wait_for(lambda: shown.deleted)
+    assert (await delete.response())["type"] == 6
+    assert delete.original() is None and shown.edit_count == 2
+    upload = fake.calls_matching("POST", r"/callback$")[0]
+    assert upload.json["type"] == 4 and upload.files[0].sha256 == hashlib.sha256(VIDEO).hexdigest()
+    assert [c.status for c in fake.calls_matching(None, r"/messages/@original$")] == [200, 204]
+
+
 def build_admin_group(results: asyncio.Queue[Any]) -> app_commands.Group:
     admin = app_commands.Group(name="kling-admin", description="Moderator settings")
     quota = app_commands.Group(name="quota", description="Quotas", parent=admin)
 
     @quota.command(name="set", description="Set a quota")
-    async def quota_set(interaction: discord.Interaction, limit: int, user: discord.Member | None = None) -> None:
+    async def quota_set(
+        interaction: discord.Interaction, limit: int, user: discord.Member | None = None
+    ) -> None:
         await interaction.response.send_message(f"limit {limit}", ephemeral=True)
         await results.put((limit, user, interaction.permissions.manage_guild))
 
@@ -437,7 +485,10 @@ async def test_subcommand_group_with_user_option(fake_discord: FakeDiscord) -> N
     add_command(bot, build_admin_group(bot.results))
     async with running(bot, fake):
         handle = await fake.send_slash_command(
-            "kling-admin", {"limit": 5, "user": world.bob_id}, subcommand="quota set", user_id=world.moderator_id
+            "kling-admin",
+            {"limit": 5, "user": world.bob_id},
+            subcommand="quota set",
+            user_id=world.moderator_id,
         )
         limit, member, can_manage = await outcome(bot)
     assert limit == 5 and isinstance(member, discord.Member) and member.id == world.bob_id
@@ -506,6 +557,10 @@ async def test_channel_errors_and_dm_fallback(fake_discord: FakeDiscord) -> None
     fake, world = fake_discord, fake_discord.world
     bot = MiniBot(world.guild_id)
     async with running(bot, fake):
+        guild = bot.get_guild(world.guild_id)
+        assert guild is not None and guild.me is not None
+        no_bot = guild.get_channel(world.no_bot_channel_id)
+        assert no_bot is not None and not no_bot.permissions_for(guild.me).send_messages
         blocked = bot.get_partial_messageable(world.no_bot_channel_id, guild_id=world.guild_id)
         with pytest.raises(discord.Forbidden) as forbidden:
             await blocked.send("hi")
@@ -538,7 +593,9 @@ async def test_429_with_via_and_retry_after_is_retried(fake_discord: FakeDiscord
         fake.inject_rate_limit("POST", rf"^/channels/{world.general_id}/messages$", retry_after=0.01)
         channel = bot.get_partial_messageable(world.general_id, guild_id=world.guild_id)
         msg = await channel.send("after a rate limit")
-        fake.inject("POST", rf"^/channels/{world.general_id}/messages$", 403, {"message": "nope", "code": 50001})
+        fake.inject(
+            "POST", rf"^/channels/{world.general_id}/messages$", 403, {"message": "nope", "code": 50001}
+        )
         with pytest.raises(discord.Forbidden):
             await channel.send("injected failure")
     posts = fake.calls_matching("POST", rf"^/channels/{world.general_id}/messages$")
@@ -562,9 +619,37 @@ async def test_gateway_zlib_stream_and_plain_frames() -> None:
             assert ready.d["resume_gateway_url"] == fake.gateway_url
 
 
+async def test_auto_sharded_bot_asks_gateway_bot(fake_discord: FakeDiscord) -> None:
+    fake, world = fake_discord, fake_discord.world
+    ready = asyncio.Event()
+    bot = commands.AutoShardedBot(
+        command_prefix="!", intents=discord.Intents.default(), guild_ready_timeout=0.05
+    )
+
+    async def on_ready() -> None:
+        ready.set()
+
+    bot.add_listener(on_ready, "on_ready")
+    with pointed_at(fake.api_base, fake.gateway_url):
+        task = asyncio.create_task(bot.start(fake.bot_token))
+        try:
+            await asyncio.wait_for(ready.wait(), 5)
+            assert bot.shard_count == 1 and bot.get_guild(world.guild_id) is not None
+        finally:
+            await bot.close()
+            await asyncio.wait_for(task, 5)
+    assert fake.calls_matching("GET", r"^/gateway/bot$")[0].status == 200
+    identify = next(f for f in fake.frames if f.direction == "received" and f.op == 2)
+    assert identify.d["shard"] == [0, 1]
+    assert next(f for f in fake.frames if f.t == "READY").d["shard"] == [0, 1]
+
+
 async def test_zlib_stream_bytes_on_the_wire(fake_discord: FakeDiscord) -> None:
     fake = fake_discord
-    async with aiohttp.ClientSession() as http, http.ws_connect(fake.gateway_url + "?v=10&compress=zlib-stream") as ws:
+    async with (
+        aiohttp.ClientSession() as http,
+        http.ws_connect(fake.gateway_url + "?v=10&compress=zlib-stream") as ws,
+    ):
         msg = await ws.receive()
         assert msg.type == aiohttp.WSMsgType.BINARY and msg.data.endswith(b"\x00\x00\xff\xff")
         inflater = zlib.decompressobj()
@@ -602,3 +687,15 @@ async def test_wait_for_times_out_with_context(fake_discord: FakeDiscord) -> Non
     never: Callable[[], bool] = lambda: False  # noqa: E731
     with pytest.raises(TimeoutError):
         await fake_discord.wait_for(never, timeout=0.01)
+
+
+async def test_patched_fixture_points_discord_py_at_the_fake(fake_discord_patched: FakeDiscord) -> None:
+    fake = fake_discord_patched
+    assert fake.api_base == discord.http.Route.BASE
+    assert str(discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY) == fake.gateway_url
+    bot = MiniBot(fake.world.guild_id)
+    async with running(bot, fake):
+        assert fake.gateway_connected
+    with pointed_at("http://127.0.0.1:1/api/v10", "ws://127.0.0.1:1/gateway"):
+        assert discord.http.Route.BASE == "http://127.0.0.1:1/api/v10"
+    assert fake.api_base == discord.http.Route.BASE

@@ -41,8 +41,10 @@ async def sink() -> AsyncIterator[CallbackSink]:
 
 @pytest.fixture
 async def fake() -> AsyncIterator[AceDataFake]:
-    async with AceDataFake(api_key=KEY, auto=False) as server:
-        yield server
+    server = AceDataFake(api_key=KEY, auto=False)
+    await server.start()
+    yield server
+    await server.stop()
 
 
 @pytest.fixture
@@ -200,7 +202,8 @@ async def test_query_follows_a_task_to_success(
     await fake.start_processing(task_id)
     update = await client.query(task_id, kind=JobKind.MOTION)
     assert update.status is TaskStatus.PROCESSING and update.video_url is None
-    assert "finished_at" not in fake.record(fake.tasks[task_id])
+    record = fake.record(fake.tasks[task_id])
+    assert "started_at" in record and not {"finished_at", "elapsed", "response"} & record.keys()
 
     await fake.succeed(task_id, duration=5.066)
     update = await client.query(task_id, kind=JobKind.MOTION)
@@ -344,7 +347,11 @@ def test_unreadable_callbacks_raise_value_error(client: AceDataClient, body: Any
         ({"state": "cancelled"}, TaskStatus.FAILED),
         ({"success": False}, TaskStatus.FAILED),
         ({"data": []}, TaskStatus.PROCESSING),
+        ({"success": True, "error": None, "state": "processing"}, TaskStatus.PROCESSING),
+        ({"error": "quota exceeded"}, TaskStatus.FAILED),
         ({"state": "succeed"}, TaskStatus.FAILED),  # "done" but no video to deliver
+        ({"state": "processing", "video_url": "https://c/preview.mp4"}, TaskStatus.PROCESSING),
+        ({"success": True, "video_url": "https://c/v.mp4"}, TaskStatus.SUCCEEDED),
     ],
 )
 def test_state_vocabulary(response: dict[str, Any], status: TaskStatus) -> None:

@@ -41,8 +41,10 @@ async def sink() -> AsyncIterator[CallbackSink]:
 
 @pytest.fixture
 async def fake() -> AsyncIterator[GatewayFake]:
-    async with GatewayFake(api_key=KEY, auto=False) as server:
-        yield server
+    server = GatewayFake(api_key=KEY, auto=False)
+    await server.start()
+    yield server
+    await server.stop()
 
 
 @pytest.fixture
@@ -229,7 +231,7 @@ def test_unknown_and_pending_statuses(status: str, expected: TaskStatus) -> None
 
 def test_flat_openai_video_object() -> None:
     body = {"id": "9", "object": "video", "status": "completed", "metadata": {"url": "https://cdn/v.mp4"}}
-    update = parse_generation(body, "fallback")
+    update = parse_generation(body, "9")
     assert (update.task_id, update.status, update.video_url) == (
         "9",
         TaskStatus.SUCCEEDED,
@@ -298,6 +300,11 @@ def test_unreadable_callbacks(client: GatewayClient, body: Any) -> None:
             "invalid_request",
         ),
         (400, {"code": "task_failed", "message": "content security policy", "data": None}, "content_policy"),
+        (
+            400,
+            {"code": "task_failed", "message": "resource pack exhausted", "data": None},
+            "insufficient_credits",
+        ),
         (400, {"code": "task_not_exist", "message": "task_not_exist", "data": None}, "invalid_request"),
         (403, {"code": "quota_not_enough", "message": "quota", "data": None}, "insufficient_credits"),
         (400, {"code": "invalid_api_platform", "message": "platform", "data": None}, "auth"),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import random
+import socket
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -125,8 +126,16 @@ async def test_transient_errors_are_bounded(script: tuple[Script, str], sleeps: 
         assert ceiling / 2 <= delay <= ceiling
 
 
+def closed_port() -> int:
+    """A loopback port nothing listens on: connecting to it is refused at once."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+    return port
+
+
 async def test_connection_errors_are_retried_then_transient(sleeps: Sleeps) -> None:
-    http = ProviderHttp("http://127.0.0.1:9", retry=POLICY, sleep=sleeps)  # discard port: refused
+    http = ProviderHttp(f"http://127.0.0.1:{closed_port()}", retry=POLICY, sleep=sleeps)
     with pytest.raises(ProviderError) as caught:
         await http.request("GET", "/x", classify=classify)
     await http.close()

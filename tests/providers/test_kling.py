@@ -17,6 +17,7 @@ from bot.models import (
     ExtendRequest,
     ImageToVideoRequest,
     JobKind,
+    MediaInput,
     MotionRequest,
     TaskStatus,
     TextToVideoRequest,
@@ -64,8 +65,10 @@ async def sink() -> AsyncIterator[CallbackSink]:
 
 @pytest.fixture
 async def fake(clock: Clock) -> AsyncIterator[KlingFake]:
-    async with KlingFake(access_key=AK, secret_key=SK, clock=clock, auto=False) as server:
-        yield server
+    server = KlingFake(access_key=AK, secret_key=SK, clock=clock, auto=False)
+    await server.start()
+    yield server
+    await server.stop()
 
 
 @pytest.fixture
@@ -184,7 +187,7 @@ async def test_motion_image_without_url_goes_as_raw_base64(
 async def test_motion_video_must_be_a_url(client: KlingClient, fake: KlingFake, inputs: InputServer) -> None:
     video = inputs.video()
     request = MotionRequest(
-        image=inputs.image(), video=type(video)(video.data, video.filename, video.content_type)
+        image=inputs.image(), video=MediaInput(video.data, video.filename, video.content_type)
     )
     with pytest.raises(ProviderError) as caught:
         await client.submit(request, job_id="j", callback_url=None)

@@ -120,15 +120,15 @@ async def read_body(
     request: web.Request, spool_dir: Path, *, keep_limit: int, store_limit: int | None
 ) -> ParsedBody:
     """Decode a JSON or multipart body once per request (cached on the request)."""
-    cached = request.get(BODY_KEY)
-    if cached is not None:
-        return cached
+    if BODY_KEY in request:
+        return request[BODY_KEY]
     body = ParsedBody()
     request[BODY_KEY] = body
     if not request.body_exists:
         return body
     if request.content_type.startswith("multipart/"):
         reader = await request.multipart()
+        bad_json: ApiError | None = None
         while True:
             part = await reader.next()
             if part is None:
@@ -139,7 +139,10 @@ async def read_body(
             if part.filename is None:
                 text = await part.text()
                 if name == "payload_json":
-                    body.json = _loads(text)
+                    try:
+                        body.json = _loads(text)
+                    except ApiError as exc:  # keep reading: the whole body is drained and recorded
+                        bad_json, body.form[name] = exc, text
                 else:
                     body.form[name] = text
                 continue
@@ -148,6 +151,8 @@ async def read_body(
                 spool.write(chunk)
             ctype = part.headers.get("Content-Type", "application/octet-stream")
             body.files.append(spool.finish(name, part.filename, ctype))
+        if bad_json is not None:
+            raise bad_json
         return body
     raw = await request.read()
     if raw:

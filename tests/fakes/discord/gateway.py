@@ -114,7 +114,10 @@ class Gateway:
         session.backlog.append(frame)
         del session.backlog[:-BACKLOG]
         if session.connection is not None:
-            await self._send(session.connection, frame)
+            try:
+                await self._send(session.connection, frame)
+            except (ConnectionError, RuntimeError) as exc:  # closing socket: the backlog keeps it
+                log.debug("could not send %s to connection %d: %r", event, session.connection.number, exc)
 
     async def dispatch(self, event: str, data: Any, *, guild_id: int | None = None) -> int:
         """Send an event to every session (buffered for ones waiting to RESUME); returns how many

@@ -64,7 +64,7 @@ class InteractionHandle:
     def acknowledged(self) -> bool:
         return self.record.acknowledged
 
-    async def response(self, timeout: float = 5.0) -> dict[str, Any]:  # noqa: ASYNC109
+    async def response(self, timeout: float = 5.0) -> dict[str, Any]:
         """The interaction callback body (`{"type": 5, ...}`) once the bot has sent it."""
         await self._fake.wait_for(lambda: self.record.acknowledged, timeout=timeout)
         body = self.record.callback_body
@@ -83,7 +83,7 @@ class InteractionHandle:
     async def wait_original(
         self,
         predicate: Callable[[FakeMessage], bool] | None = None,
-        timeout: float = 5.0,  # noqa: ASYNC109
+        timeout: float = 5.0,
     ) -> FakeMessage:
         def check() -> FakeMessage | None:
             msg = self.original()
@@ -94,7 +94,7 @@ class InteractionHandle:
     async def wait_followup(
         self,
         predicate: Callable[[FakeMessage], bool] | None = None,
-        timeout: float = 5.0,  # noqa: ASYNC109
+        timeout: float = 5.0,
     ) -> FakeMessage:
         def check() -> FakeMessage | None:
             return next((m for m in self.followups if predicate is None or predicate(m)), None)

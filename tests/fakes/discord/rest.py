@@ -39,7 +39,7 @@ INTERACTION_FLAGS = BOT_FLAGS | EPHEMERAL
 COMMAND_NAME = re.compile(r"^[-_'\w]{1,32}$")
 
 # Callback types each interaction type may answer with.
-ALLOWED_CALLBACKS = {2: {4, 5, 9}, 3: {4, 5, 6, 7, 9}, 4: {8}, 5: {4, 5, 6, 7}}
+ALLOWED_CALLBACKS = {1: {1}, 2: {4, 5, 9}, 3: {4, 5, 6, 7, 9}, 4: {8}, 5: {4, 5, 6, 7}}
 
 
 JSON_KEY = web.ResponseKey("fake_json", object)
@@ -338,7 +338,7 @@ class RestApi:
         for cmd in body.json:
             ctype = int(cmd.get("type") or 1)
             old = existing.get((ctype, cmd["name"]))
-            echoed: dict[str, Any] = {
+            defaults: dict[str, Any] = {
                 "type": ctype,
                 "name_localizations": None,
                 "description_localizations": None,
@@ -346,8 +346,11 @@ class RestApi:
                 "dm_permission": True,
                 "nsfw": False,
                 "contexts": None,
-                "integration_types": [0],
-                **cmd,
+                "integration_types": [0],  # guild install, Discord's default
+            }
+            echoed: dict[str, Any] = {
+                **defaults,
+                **{k: v for k, v in cmd.items() if v is not None or defaults.get(k) is None},
                 "id": old["id"] if old else str(fake.ids.mint()),
                 "application_id": str(fake.app_id),
                 "version": version,

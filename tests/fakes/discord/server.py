@@ -12,6 +12,7 @@ import traceback
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any, TypeVar
 
+import aiohttp
 from aiohttp import web
 
 from .cdn import UNHANDLED_KEY, read_body
@@ -152,7 +153,7 @@ class FakeDiscord(World):
     def identify_count(self) -> int:
         return self.gateway.identify_count
 
-    async def wait_for_identify(self, count: int = 1, timeout: float = 5.0) -> None:  # noqa: ASYNC109
+    async def wait_for_identify(self, count: int = 1, timeout: float = 5.0) -> None:
         await self.wait_for(lambda: self.gateway.identify_count >= count, timeout=timeout)
 
     async def dispatch(self, event: str, data: Any) -> int:
@@ -209,9 +210,10 @@ class FakeDiscord(World):
             change.set()
             self._change = asyncio.Event()
 
-    async def wait_for(self, predicate: Callable[[], T | None], timeout: float = 5.0) -> T:  # noqa: ASYNC109
+    async def wait_for(self, predicate: Callable[[], T | None], timeout: float = 5.0) -> T:
         """Wait until `predicate()` returns something truthy and return it. Re-checked after every
-        recorded call, gateway frame and state change; no polling."""
+        recorded call, gateway frame and change to the fake's state, with no polling: so the predicate
+        should look at the fake (a bot's own state changes do not wake it; use the bot's events)."""
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout
         while True:
@@ -254,7 +256,7 @@ class FakeDiscord(World):
         predicate: Callable[[Call], bool] | None = None,
         *,
         after: int | Call | None = None,
-        timeout: float = 5.0,  # noqa: ASYNC109
+        timeout: float = 5.0,
     ) -> Call:
         """The first recorded call that matches (already recorded ones count; pass `after=` a Call or
         `len(fake.calls)` to only look at later ones)."""
@@ -361,10 +363,8 @@ class FakeDiscord(World):
             # Drain and decode whatever the handler did not read, so every call is recorded whole.
             body = await read_body(request, self.spool_dir, keep_limit=self.keep_bytes_limit, store_limit=0)
             call.json, call.form, call.files = body.json, body.form, body.files
-        except ApiError:
-            pass
-        except (ConnectionError, asyncio.IncompleteReadError):
-            pass
+        except (ApiError, OSError, ValueError, asyncio.IncompleteReadError, aiohttp.ClientError) as exc:
+            log.debug("could not read the body of %s %s: %r", request.method, path, exc)
         call.status = response.status
         call.response = response.get(JSON_KEY)
         call.unhandled = request.get(UNHANDLED_KEY, False)

@@ -255,7 +255,9 @@ class World:
         self._changed()
 
     def set_bot_can_send(self, channel_id: int, allowed: bool) -> None:
-        self.channels[channel_id].bot_can_send = allowed
+        channel = self.channels[channel_id]
+        channel.bot_can_send = allowed
+        self._world_event("CHANNEL_UPDATE", self.channel_payload(channel))
         self._changed()
 
     def set_dms_open(self, user_id: int, open_: bool) -> None:
@@ -427,13 +429,20 @@ class World:
             "parent_id": str(channel.parent_id) if channel.parent_id else None,
             "topic": channel.topic,
             "nsfw": channel.nsfw,
-            "permission_overwrites": [],
+            "permission_overwrites": self._overwrites(channel),
             "rate_limit_per_user": 0,
             "last_message_id": str(channel.last_message_id) if channel.last_message_id else None,
             "flags": 0,
             "bitrate": 64000,
             "user_limit": 0,
         }
+
+    def _overwrites(self, channel: FakeChannel) -> list[dict[str, Any]]:
+        """A member overwrite denying the bot, so discord.py's permissions_for(me) agrees with the 403."""
+        if channel.bot_can_send:
+            return []
+        denied = SEND_MESSAGES | ATTACH_FILES | EMBED_LINKS
+        return [{"id": str(self.bot_user.id), "type": 1, "allow": "0", "deny": str(denied)}]
 
     def guild_payload(self, guild: FakeGuild, *, full: bool = True) -> dict[str, Any]:
         out: dict[str, Any] = {

@@ -12,7 +12,7 @@ import itertools
 import json
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Self
 
 import aiohttp
 from aiohttp import web
@@ -94,7 +94,7 @@ class FakeProvider:
     def routes(self) -> list[web.RouteDef]:
         raise NotImplementedError
 
-    async def start(self) -> FakeProvider:
+    async def start(self) -> Self:
         app = web.Application(middlewares=[self._record], client_max_size=256 * 1024**2)
         app.add_routes(self.routes())
         app.router.add_get("/_results/{name}", self._serve_result)
@@ -116,7 +116,7 @@ class FakeProvider:
         if self._runner is not None:
             await self._runner.cleanup()
 
-    async def __aenter__(self) -> FakeProvider:
+    async def __aenter__(self) -> Self:
         return await self.start()
 
     async def __aexit__(self, *exc: object) -> None:
@@ -167,7 +167,7 @@ class FakeProvider:
         async with self._changed:
             self._changed.notify_all()
 
-    async def wait_for(self, predicate: Callable[[], bool], timeout: float = 10.0) -> None:  # noqa: ASYNC109
+    async def wait_for(self, predicate: Callable[[], bool], timeout: float = 10.0) -> None:
         """Wait until `predicate()` holds, woken by every request and task change (no sleeping)."""
 
         async def waiter() -> None:
