@@ -111,6 +111,8 @@ async def run_bot(settings: Settings) -> None:
         loop.add_signal_handler(sig, request_stop, sig.name)
     async with bot:
         await bot.start(settings.discord_token.get_secret_value())
+    # start() returns as soon as the gateway closes; let close() finish releasing the store and sessions.
+    await asyncio.gather(*closing)
     log.info("stopped")
 
 

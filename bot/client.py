@@ -133,11 +133,15 @@ class KlingBot(commands.Bot):
         )
 
     async def close(self) -> None:
-        """Stop taking work, let in-flight work finish for a moment, then close everything."""
-        if self.listener is not None:
-            await self.listener.stop()
+        """Stop taking work, let in-flight work finish for a moment, then close everything.
+
+        The listener stops last: during the grace period providers may still be fetching a job's
+        inputs from it, and callbacks that arrive are still written to the inbox.
+        """
         if self._engine is not None:
             await self._engine.stop(grace=5.0)
+        if self.listener is not None:
+            await self.listener.stop()
         await super().close()
         if self.publisher is not None:
             await self.publisher.close()
@@ -146,7 +150,8 @@ class KlingBot(commands.Bot):
         await self.store.close()
 
     async def health(self) -> tuple[bool, dict[str, Any]]:
-        discord_ok = self.is_ready() and not self.is_closed() and self.ws is not None
+        # is_ready() stays true after the gateway drops; the socket itself says whether we are connected.
+        discord_ok = self.is_ready() and not self.is_closed() and self.ws is not None and self.ws.open
         store_ok = await self.store.ping()
         in_flight = (
             await self.store.count_in_states([JobState.PENDING, JobState.SUBMITTED, JobState.SUCCEEDED])

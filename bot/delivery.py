@@ -39,7 +39,6 @@ FIT_HEADROOM = 0.97  # re-encode to a little under the limit: multipart overhead
 READY_WAIT = 30.0  # seconds a delivery resumed at start-up waits for the gateway's view of the server
 HISTORY_SEARCH_LIMIT = 50  # recent messages searched for an earlier post of a retried delivery
 MAX_RESULT_DOWNLOAD = 512 * 1024 * 1024  # a generated clip is far smaller; refuse anything silly
-PROGRESS_MIN_INTERVAL = 5.0  # seconds between edits of one progress message (Discord allows 5 per 5 s)
 TOKEN_SAFETY_MARGIN = 60.0  # treat an interaction token as expired a minute early
 _GONE = {10003, 10008, 50001, 50013}  # unknown channel/message, missing access/permissions
 
@@ -91,6 +90,8 @@ def progress_text(job: JobRecord) -> str:
     if stage == "generating":
         started = job.submitted_at or job.created_at
         line += f" · started <t:{int(started)}:R>"
+    elif stage == "done" and job.delivered_via == "none":
+        line += f" · the video could not be posted here; `/job {job.id}` has the details"
     elif stage == "done" and job.delivered_at and job.finished_at:
         line += f" · took {format_duration(job.finished_at - job.created_at)}"
     elif stage == "failed":
@@ -158,16 +159,11 @@ class DiscordPublisher:
         self.public_base_url = public_base_url
         self.clock = clock
         self._fit_video = fit_video
-        self._last_edit: dict[str, float] = {}
+        self._shown: dict[str, str] = {}  # the progress text last shown, per job
         self._progress_locks: dict[str, asyncio.Lock] = {}
-        self._trailing: dict[str, asyncio.Task[None]] = {}
         self._session: aiohttp.ClientSession | None = None
 
     async def close(self) -> None:
-        for task in self._trailing.values():
-            task.cancel()
-        await asyncio.gather(*self._trailing.values(), return_exceptions=True)
-        self._trailing.clear()
         if self._session is not None:
             await self._session.close()
 
@@ -183,20 +179,22 @@ class DiscordPublisher:
     # ---- progress --------------------------------------------------------------------------
 
     async def progress(self, job: JobRecord, *, force: bool = False) -> None:
+        """Show the job's stage in its one progress message.
+
+        Only a change on screen is sent: a job moves through a handful of stages (queued, generating,
+        uploading, done or failed), so however often a provider reports, a message is edited a few
+        times at most, far inside Discord's rate limits.
+        """
         lock = self._progress_locks.setdefault(job.id, asyncio.Lock())
         async with lock:
             # The caller's record may be stale (a concurrent call may have posted the progress message or
             # the job may have moved on): always show what the store says now.
             job = await self.store.get_job(job.id) or job
-            now = time.monotonic()
             terminal = job.status in (JobState.DELIVERED, JobState.FAILED)
-            last = self._last_edit.get(job.id)
-            if last is not None and not (force or terminal) and now - last < PROGRESS_MIN_INTERVAL:
-                # Too soon for another edit: show the latest stage once the interval is over.
-                self._edit_later(job, PROGRESS_MIN_INTERVAL - (now - last))
-                return
-            self._last_edit[job.id] = now
             content = progress_text(job)
+            if not force and self._shown.get(job.id) == content:
+                return
+            self._shown[job.id] = content
             channel = self.client.get_partial_messageable(job.channel_id, guild_id=job.guild_id)
             if job.progress_message_id is None:
                 if terminal:
@@ -215,24 +213,7 @@ class DiscordPublisher:
                 except discord.HTTPException as exc:
                     self._count(exc)
             if terminal:
-                self._last_edit.pop(job.id, None)
-                pending = self._trailing.pop(job.id, None)
-                if pending is not None:
-                    pending.cancel()
-
-    def _edit_later(self, job: JobRecord, delay: float) -> None:
-        if job.id in self._trailing:
-            return  # one trailing edit per job is enough: it reads the store when it runs
-
-        async def edit() -> None:
-            await asyncio.sleep(delay)
-            self._trailing.pop(job.id, None)
-            try:
-                await self.progress(job)
-            except Exception:
-                log.warning("could not update the progress of job %s", job.id, exc_info=True)
-
-        self._trailing[job.id] = asyncio.create_task(edit(), name=f"progress-{job.id}")
+                self._shown.pop(job.id, None)
 
     # ---- failure ---------------------------------------------------------------------------
 
@@ -567,11 +548,13 @@ class DiscordPublisher:
             return
         channel = self.client.get_partial_messageable(job.channel_id, guild_id=job.guild_id)
         title = KIND_TITLES.get(job.kind, job.kind)
-        with contextlib.suppress(discord.HTTPException):
+        try:
             await channel.get_partial_message(current.progress_message_id).edit(
                 content=f"**{title}** `{job.id}` for <@{job.user_id}> — {STAGE_LINES['done']}",
                 allowed_mentions=NO_MENTIONS,
             )
+        except discord.HTTPException as exc:
+            self._count(exc)  # the video is posted; a stale progress line is not worth failing for
 
     # ---- audit -----------------------------------------------------------------------------
 

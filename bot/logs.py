@@ -91,5 +91,7 @@ def configure_logging(level: str, fmt: str, secrets: Iterable[str] = ()) -> Secr
         root.removeHandler(existing)
     root.addHandler(handler)
     root.setLevel(level)
-    logging.getLogger("discord").setLevel(max(logging.INFO, logging.getLevelName(level)))
+    # These libraries log request routes and SQL parameters at DEBUG: tokens would ride along.
+    for noisy in ("discord", "aiosqlite"):
+        logging.getLogger(noisy).setLevel(max(logging.INFO, logging.getLevelName(level)))
     return secret_filter

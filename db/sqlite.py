@@ -250,6 +250,17 @@ class SqliteStore:
         )
         return [JobRecord.from_row(r) for r in rows]
 
+    async def jobs_created_before(
+        self, states: Sequence[JobState], before: float, limit: int = 500
+    ) -> list[JobRecord]:
+        """Jobs in `states` created at or before `before`, oldest first (the timeout sweep)."""
+        rows = await self._fetchall(
+            f"SELECT * FROM jobs WHERE status IN ({_placeholders(len(states))}) AND created_at <= ?"
+            " ORDER BY created_at LIMIT ?",
+            (*[s.value for s in states], before, limit),
+        )
+        return [JobRecord.from_row(r) for r in rows]
+
     async def jobs_due_for_poll(self, now: float, limit: int) -> list[JobRecord]:
         rows = await self._fetchall(
             "SELECT * FROM jobs WHERE status = ? AND next_poll_at IS NOT NULL AND next_poll_at <= ?"

@@ -733,11 +733,8 @@ class JobEngine:
 
     async def fail_timed_out_jobs(self) -> int:
         deadline = self.clock() - self.config.job_timeout
-        stale = [
-            job
-            for job in await self.store.jobs_in_states([JobState.PENDING, JobState.SUBMITTED])
-            if job.created_at <= deadline
-        ]
+        # Only the overdue ones are read: this runs every poll tick, whatever the number in flight.
+        stale = await self.store.jobs_created_before([JobState.PENDING, JobState.SUBMITTED], deadline)
         for job in stale:
             minutes = round(self.config.job_timeout / 60)
             await self._fail(
@@ -798,12 +795,21 @@ class JobEngine:
                 self.metrics.jobs.labels(kind=job.kind, outcome=f"delivered_{result.via}").inc()
                 if job.finished_at is not None:
                     self.metrics.delivery_latency_seconds.observe(max(0.0, now - job.finished_at))
+                if result.via == "none":
+                    await self._show_final_progress(job.id)
             return
         log.error("giving up posting job %s after %d attempts; it stays on /job", job_id, DELIVERY_ATTEMPTS)
-        await self.store.mark_delivered(
+        if await self.store.mark_delivered(
             job_id, message_id=None, channel_id=None, via="none", note="could not post", now=self.clock()
-        )
-        await self._notify()
+        ):
+            await self._notify()
+            await self._show_final_progress(job_id)
+
+    async def _show_final_progress(self, job_id: str) -> None:
+        """Nothing was posted: the progress message (where it still exists) must not say "uploading"."""
+        job = await self.store.get_job(job_id)
+        if job is not None:
+            await self._publish_progress(job)
 
     # ---- audit -----------------------------------------------------------------------------
 

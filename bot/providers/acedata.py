@@ -179,6 +179,9 @@ def parse_task_record(record: Any, task_id: str | None = None) -> TaskUpdate:
     return TaskUpdate(task_id, TaskStatus.PROCESSING if started else TaskStatus.QUEUED, raw_status="")
 
 
+DEFAULT_EXTEND_PROMPT = "Continue the scene naturally, keeping the same subject, style and camera."
+
+
 class AceDataClient(ProviderClient):
     name = "acedata"
     supported_kinds = frozenset(JobKind)
@@ -362,7 +365,8 @@ def build_request_body(request: GenerationRequest) -> tuple[str, dict[str, Any]]
         )
         return "/kling/videos", body
     if isinstance(request, ExtendRequest):
+        # §1.3: AceData requires a prompt for extend ("must fill"); members may leave it empty.
         body = {"action": "extend", "video_id": request.video_id}
-        put_fields(body, prompt=request.prompt)
+        put_fields(body, prompt=request.prompt or DEFAULT_EXTEND_PROMPT)
         return "/kling/videos", body
     raise TypeError(f"not a generation request: {type(request).__name__}")  # pragma: no cover

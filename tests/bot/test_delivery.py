@@ -26,6 +26,7 @@ from tests.bot.jobs.helpers import (
     video_posts,
 )
 from tests.conftest import HarnessFactory
+from tests.fakes.discord import Call
 from tests.harness import Harness
 from tests.support.media import make_video
 
@@ -49,7 +50,7 @@ async def complete(h: Harness, *, expire_token: bool = False, **job_options: obj
     return job.id
 
 
-def webhook_posts(h: Harness) -> list[object]:
+def webhook_posts(h: Harness) -> list[Call]:
     return h.fake.calls_matching("POST", r"^/webhooks/\d+/")
 
 
@@ -97,7 +98,7 @@ async def test_revoked_token_and_closed_channel_fall_back_to_a_dm(make_harness: 
     await h.provider.succeed(task_of(h, job).task_id)
     done = await h.wait_delivered(job.id)
     assert done.delivered_via == "dm"
-    assert [c.code for c in webhook_posts(h)] == [50027]  # type: ignore[attr-defined]
+    assert [c.code for c in webhook_posts(h)] == [50027]
     dm = h.fake.dm_channel_of(job.user_id)
     assert dm is not None and done.delivered_channel_id == dm.id
     [post] = video_posts(h, dm.id)
@@ -140,7 +141,9 @@ async def test_deleted_channel_and_closed_dms_keep_the_result_on_job(make_harnes
 # ---- upload limits -----------------------------------------------------------------------------------
 
 
-async def test_result_over_the_limit_is_reencoded_under_it(make_harness: HarnessFactory, tmp_path: Path) -> None:
+async def test_result_over_the_limit_is_reencoded_under_it(
+    make_harness: HarnessFactory, tmp_path: Path
+) -> None:
     original = big_video()
     h = await make_harness("acedata", provider_options={"auto": False, "result_video": original})
     job_id = await complete(h, expire_token=True)
@@ -159,7 +162,9 @@ async def test_result_over_the_limit_is_reencoded_under_it(make_harness: Harness
     assert [c.status for c in result_uploads(h)] == [200]  # never tried the oversize original
 
 
-async def test_member_with_a_larger_limit_gets_the_original_by_interaction(make_harness: HarnessFactory) -> None:
+async def test_member_with_a_larger_limit_gets_the_original_by_interaction(
+    make_harness: HarnessFactory,
+) -> None:
     """While the token is young, the interaction's own limit (Nitro: 50 MiB) applies: no re-encode."""
     original = big_video()
     h = await make_harness("acedata", provider_options={"auto": False, "result_video": original})
@@ -186,7 +191,7 @@ async def test_discords_413_is_answered_with_a_smaller_file(make_harness: Harnes
     done = await h.wait_delivered(job_id, timeout=30)
     uploads = result_uploads(h)
     assert [c.status for c in uploads] == [413, 200]
-    assert [c.code for c in uploads][0] == 40005
+    assert uploads[0].code == 40005
     assert uploads[0].files[0].size == len(original)
     assert uploads[1].files[0].size <= LIMIT
     assert done.delivered_via == "channel"
@@ -200,7 +205,9 @@ async def test_result_that_cannot_be_made_watchable_is_not_uploaded(
     """11 MiB that no decoder can read: re-encoding is impossible, so the member gets a link (when
     the bot has a public address) or a message saying where the job is; never the provider's URL."""
     garbage = os.urandom(11 * MIB)
-    h = await make_harness("acedata", callbacks=public, provider_options={"auto": False, "result_video": garbage})
+    h = await make_harness(
+        "acedata", callbacks=public, provider_options={"auto": False, "result_video": garbage}
+    )
     job = await start_job(h)
     await finish_silently(h, job)
     h.running.engine.wake()
@@ -287,9 +294,13 @@ async def test_unknown_discord_refusal_does_not_strand_the_job(
     h = await make_harness("acedata", provider_options={"auto": False})
     job = await start_job(h)
     await progress_posted(h, job)
-    h.fake.inject("POST", r"^/channels/\d+/messages$", 400, {"message": "Invalid Form Body", "code": 50035}, times=3)
+    h.fake.inject(
+        "POST", r"^/channels/\d+/messages$", 400, {"message": "Invalid Form Body", "code": 50035}, times=3
+    )
     await h.provider.succeed(task_of(h, job).task_id)
     done = await h.wait_delivered(job.id)
     assert done.delivered_via == "none"
     assert done.delivery_attempts == 3
     assert video_posts(h) == []
+    progress = await progress_posted(h, job)
+    await h.fake.wait_for(lambda: f"/job {job.id}" in progress.content)

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import pytest
-
 from db.records import JobRecord, JobState
 from tests.cogs.test_motion import (
     IMAGE,
@@ -148,12 +146,6 @@ async def test_extend_button_on_someone_elses_video_is_refused(make_harness: Har
     assert await job_count(harness) == 1
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bot/providers/acedata.py build_request_body sends an extend without `prompt` when the member "
-    "leaves it empty; AceData requires one for extend (providers.md §1.3, 'must fill'), so the job is "
-    "accepted, then fails at the provider with 'prompt is required.'",
-)
 async def test_extend_with_an_empty_form_still_makes_a_video(make_harness: HarnessFactory) -> None:
     harness = await make_harness(provider_options={"auto": False})
     parent, post = await finished_text_video(harness)

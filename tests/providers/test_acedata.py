@@ -19,7 +19,7 @@ from bot.models import (
     TaskStatus,
     TextToVideoRequest,
 )
-from bot.providers.acedata import AceDataClient, parse_result, parse_task_record
+from bot.providers.acedata import DEFAULT_EXTEND_PROMPT, AceDataClient, parse_result, parse_task_record
 from bot.providers.base import ProviderError
 from tests.fakes.providers.acedata import AceDataFake
 from tests.providers import NO_WAIT, CallbackSink, InputServer, assert_no_secrets, inline_image, log_texts
@@ -175,9 +175,15 @@ async def test_the_fake_validates_like_the_api(client: AceDataClient) -> None:
         await client.submit(TextToVideoRequest(prompt="p", model="kling-v9"), job_id="j", callback_url=None)
     assert caught.value.category is ErrorCategory.INVALID_REQUEST
     assert caught.value.message == "model is invalid."
-    with pytest.raises(ProviderError) as caught:
-        await client.submit(ExtendRequest(video_id="v1"), job_id="j", callback_url=None)
-    assert caught.value.message == "prompt is required."
+
+
+async def test_an_extend_without_a_prompt_gets_the_default_one(
+    client: AceDataClient, fake: AceDataFake
+) -> None:
+    # AceData refuses an extend without a prompt (§1.3 "must fill"); members may leave it empty.
+    await client.submit(ExtendRequest(video_id="v1"), job_id="j", callback_url=None)
+    [sent] = fake.requests_to("/kling/videos", "POST")
+    assert sent.body["prompt"] == DEFAULT_EXTEND_PROMPT
 
 
 async def test_an_input_the_provider_cannot_fetch_is_a_transient_error(

@@ -13,8 +13,6 @@ from typing import Any
 import pytest
 
 from db.records import JobState, Settlement
-from tests.conftest import HarnessFactory
-from tests.harness import Harness
 from tests.bot.jobs.helpers import (
     as_json,
     callback_url,
@@ -30,6 +28,8 @@ from tests.bot.jobs.helpers import (
     task_of,
     video_posts,
 )
+from tests.conftest import HarnessFactory
+from tests.harness import Harness
 
 KIE_HMAC_KEY = "kie-webhook-signing-key"
 
@@ -103,12 +103,7 @@ async def test_completion_by_callback(
     assert polls(h) == 0  # callbacks on time: nothing was polled
 
 
-async def test_kling_processing_callback_moves_the_progress_message(
-    make_harness: HarnessFactory, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    # Progress edits are throttled; a shorter interval keeps the test quick. The "processing" report
-    # arrives inside the interval, so the edit that shows it is a deferred one.
-    monkeypatch.setattr("bot.delivery.PROGRESS_MIN_INTERVAL", 0.3)
+async def test_kling_processing_callback_moves_the_progress_message(make_harness: HarnessFactory) -> None:
     h = await make_harness("kling", provider_options={"auto": False, "callback_on_every_status": True})
     job = await start_job(h)
     await h.provider.start_processing(task_of(h, job).task_id)
@@ -185,6 +180,7 @@ async def test_poll_racing_a_callback_posts_once(make_harness: HarnessFactory) -
     task = await finish_silently(h, job)
     body, _ = final_callback(h, task)
     engine = h.running.engine
+    await h.running.store.schedule_poll(job.id, 0.0, 0)  # due now: the poller races the callback
     status, _ = (
         await asyncio.gather(
             post_raw(callback_url(h, job), as_json(body)),
@@ -194,6 +190,7 @@ async def test_poll_racing_a_callback_posts_once(make_harness: HarnessFactory) -
     )[0]
     assert status == 200
     await assert_delivered_once(h, job.id)
+    assert polls(h) >= 1
 
 
 async def test_reports_after_the_end_change_nothing(make_harness: HarnessFactory) -> None:
@@ -298,3 +295,30 @@ async def test_job_past_the_timeout_fails_and_is_refunded(make_harness: HarnessF
     assert (await h.running.store.get_job(job.id)).status is JobState.FAILED  # type: ignore[union-attr]
     assert video_posts(h) == []
     assert (await ledger(h, failed)).credits_charged == 0
+
+
+async def test_a_storm_of_progress_reports_edits_the_progress_message_once_per_stage(
+    make_harness: HarnessFactory,
+) -> None:
+    h = await make_harness("kling", provider_options={"auto": False, "callback_on_every_status": True})
+    job = await start_job(h)
+    task = task_of(h, job)
+    await h.provider.start_processing(task.task_id)
+    job = await h.wait_job(lambda j: j.progress_stage == "generating", job.id)
+    progress = h.fake.messages[job.progress_message_id or 0]
+    await h.fake.wait_for(lambda: "Generating" in progress.content)
+    edits_after_generating = progress.edit_count
+    body = {
+        "task_id": task.task_id,
+        "task_status": "processing",
+        "task_status_msg": "",
+        "created_at": 1,
+        "updated_at": 2,
+    }
+    statuses = await asyncio.gather(*(h.provider.post_callback(task, body) for _ in range(20)))
+    assert statuses == [200] * 20
+    await h.provider.succeed(task.task_id)
+    await assert_delivered_once(h, job.id)
+    # The 20 repeats changed nothing on screen, so they cost no edit; only "done" followed.
+    await h.fake.wait_for(lambda: "Done" in progress.content)
+    assert progress.edit_count <= edits_after_generating + 2
