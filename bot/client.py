@@ -109,6 +109,7 @@ class KlingBot(commands.Bot):
         )
         self.listener = WebhookListener(
             self._engine,
+            self._engine.hosting,
             self,
             self.metrics,
             host=self.settings.webhook_host,

@@ -24,8 +24,8 @@ import aiohttp
 import discord
 
 from bot.custom_ids import button_id
+from bot.jobs.hosting import HOSTED_RESULTS_DIR, RESULT_LINK_LIFETIME, result_link_token
 from bot.jobs.publisher import DeliveryResult, DeliveryRetry
-from bot.listener import HOSTED_RESULTS_DIR, RESULT_LINK_LIFETIME, result_link_token
 from bot.metrics import Metrics
 from db.records import AuditEntry, JobRecord, JobState
 from db.store import Store

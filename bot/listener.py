@@ -8,8 +8,6 @@ the time its link says.
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import json
 import logging
 from collections.abc import Mapping
@@ -25,14 +23,6 @@ from bot.metrics import Metrics
 log = logging.getLogger(__name__)
 
 MAX_CALLBACK_BYTES = 1024 * 1024
-RESULT_LINK_LIFETIME = 7 * 24 * 3600  # how long a video too large for Discord stays downloadable
-HOSTED_RESULTS_DIR = "hosted"  # under the media directory: media/hosted/{job_id}/{job_id}.mp4
-
-
-def result_link_token(callback_token: str) -> str:
-    """The secret part of a hosted result's path: derived from the job's callback token, one way only,
-    so the link shown in Discord can never be turned into the callback URL."""
-    return hmac.new(callback_token.encode(), b"hosted-result", hashlib.sha256).hexdigest()[:32]
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,6 +34,8 @@ class CallbackOutcome:
 class CallbackSink(Protocol):
     async def accept_callback(self, token: str, body: Any, headers: Mapping[str, str]) -> CallbackOutcome: ...
 
+
+class FileSource(Protocol):
     async def input_file(self, token: str, name: str) -> Path | None: ...
 
     async def result_file(self, job_id: str, token: str, name: str) -> Path | None: ...
@@ -57,6 +49,7 @@ class WebhookListener:
     def __init__(
         self,
         sink: CallbackSink,
+        files: FileSource,
         health: HealthSource,
         metrics: Metrics,
         *,
@@ -64,6 +57,7 @@ class WebhookListener:
         port: int,
     ) -> None:
         self.sink = sink
+        self.files = files
         self.health_source = health
         self.metrics = metrics
         self.host = host
@@ -123,14 +117,14 @@ class WebhookListener:
         return response
 
     async def input_route(self, request: web.Request) -> web.StreamResponse:
-        path = await self.sink.input_file(request.match_info["token"], request.match_info["name"])
+        path = await self.files.input_file(request.match_info["token"], request.match_info["name"])
         if path is None:
             raise web.HTTPNotFound()
         return web.FileResponse(path)
 
     async def result_route(self, request: web.Request) -> web.StreamResponse:
         info = request.match_info
-        path = await self.sink.result_file(info["job_id"], info["token"], info["name"])
+        path = await self.files.result_file(info["job_id"], info["token"], info["name"])
         if path is None:
             raise web.HTTPNotFound()
         return web.FileResponse(path, headers={"Content-Type": "video/mp4"})

@@ -10,39 +10,33 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import hmac
 import json
 import logging
 import random
-import shutil
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 from bot.errors import Refusal
 from bot.jobs.drafts import JobDraft, Requester
+from bot.jobs.hosting import JobHosting
 from bot.jobs.ids import new_job_id, new_token
 from bot.jobs.inbox import InboxWriter
 from bot.jobs.inputs import InputStore
 from bot.jobs.policy import check_policy
 from bot.jobs.publisher import DeliveryRetry, JobPublisher
 from bot.jobs.quota import PERIOD_NOW, AppliedLimit, CostTable, Period, applicable_limit, period_window
-from bot.listener import HOSTED_RESULTS_DIR, RESULT_LINK_LIFETIME, CallbackOutcome, result_link_token
+from bot.jobs.ratelimit import RateLimiter
+from bot.jobs.requests import build_request
+from bot.listener import CallbackOutcome
 from bot.metrics import Metrics
 from bot.models import (
-    CameraControl,
     ErrorCategory,
-    ExtendRequest,
     GenerationRequest,
-    ImageToVideoRequest,
     JobKind,
-    MediaInput,
-    MotionRequest,
     TaskStatus,
     TaskUpdate,
-    TextToVideoRequest,
 )
 from bot.providers.base import ProviderClient, ProviderError
 from db.records import JobRecord, JobState, NewJob, QuotaCheck
@@ -55,7 +49,6 @@ SUBMIT_ATTEMPTS = 5
 DELIVERY_ATTEMPTS = 8
 DELIVERY_RETRY_BASE = 2.0  # seconds before the second delivery attempt; doubles each time, up to 2 min
 DELIVERY_CONCURRENCY = 4  # downloads and re-encodes at once; more jobs finishing at once wait their turn
-INPUT_URL_LIFETIME = 3 * 24 * 3600
 HOUSEKEEPING_INTERVAL = 3600.0
 
 
@@ -80,29 +73,6 @@ class AcceptedJob:
     spent: int  # credits spent this period, this job included
 
 
-class RateLimiter:
-    """A token bucket: at most `rate` acquisitions per second on average, bursts of `burst`."""
-
-    def __init__(self, rate: float, burst: int = 1, monotonic: Callable[[], float] = time.monotonic) -> None:
-        self.rate = rate
-        self.capacity = float(max(1, burst))
-        self.tokens = self.capacity
-        self.monotonic = monotonic
-        self.updated = monotonic()
-        self._lock = asyncio.Lock()
-
-    async def acquire(self) -> None:
-        async with self._lock:
-            while True:
-                now = self.monotonic()
-                self.tokens = min(self.capacity, self.tokens + (now - self.updated) * self.rate)
-                self.updated = now
-                if self.tokens >= 1:
-                    self.tokens -= 1
-                    return
-                await asyncio.sleep((1 - self.tokens) / self.rate)
-
-
 class JobEngine:
     def __init__(
         self,
@@ -124,6 +94,7 @@ class JobEngine:
         self.config = config
         self.costs = costs or CostTable()
         self.clock = clock
+        self.hosting = JobHosting(store, inputs, config.public_base_url, clock)
         self._poll_limiter = RateLimiter(config.max_poll_rate, burst=max(1, int(config.max_poll_rate)))
         self._inbox_writer = InboxWriter(store, clock)
         self._token_cache: dict[str, JobRecord] = {}
@@ -322,106 +293,10 @@ class JobEngine:
     # ---- submitting ------------------------------------------------------------------------
 
     def callback_url(self, job: JobRecord) -> str | None:
-        base = self.config.public_base_url
-        return f"{base}/callbacks/{job.callback_token}" if base else None
-
-    def input_url(self, job: JobRecord, name: str) -> str | None:
-        base = self.config.public_base_url
-        return f"{base}/inputs/{job.input_token}/{name}" if base and job.input_token else None
-
-    async def input_file(self, token: str, name: str) -> Path | None:
-        """The file behind /inputs/{token}/{name}, while the job may still need it."""
-        job = await self.store.get_job_by_input_token(token)
-        if job is None or self.clock() - job.created_at > INPUT_URL_LIFETIME:
-            return None
-        return self.inputs.path(job.id, name)
-
-    def hosted_result_path(self, job_id: str) -> Path:
-        """Where a finished video too large for Discord is kept while its link is valid."""
-        return self.inputs.root / HOSTED_RESULTS_DIR / job_id / f"{job_id}.mp4"
-
-    async def result_file(self, job_id: str, token: str, name: str) -> Path | None:
-        """The file behind /results/{job_id}/{token}/{name}, until the link's expiry."""
-        job = await self.store.get_job(job_id)
-        if job is None or job.finished_at is None or name != f"{job.id}.mp4":
-            return None
-        if not hmac.compare_digest(token, result_link_token(job.callback_token)):
-            return None
-        if self.clock() > job.finished_at + RESULT_LINK_LIFETIME:
-            return None
-        path = self.hosted_result_path(job.id)
-        return path if path.is_file() else None
-
-    async def remove_expired_results(self) -> int:
-        """Delete hosted videos whose links have expired (and strays no job owns)."""
-        root = self.inputs.root / HOSTED_RESULTS_DIR
-        names = await asyncio.to_thread(lambda: [p.name for p in root.iterdir()] if root.is_dir() else [])
-        removed = 0
-        for name in names:
-            job = await self.store.get_job(name)
-            finished = job.finished_at if job is not None else None
-            if finished is None or self.clock() > finished + RESULT_LINK_LIFETIME:
-                await asyncio.to_thread(shutil.rmtree, root / name, True)
-                removed += 1
-        return removed
-
-    async def _media(self, job: JobRecord, role: str) -> MediaInput | None:
-        for item in job.params.get("inputs", []):
-            if item["role"] != role:
-                continue
-            data = await self.inputs.read(job.id, item["name"])
-            if data is None:
-                raise ProviderError(
-                    ErrorCategory.INVALID_REQUEST,
-                    "This job's input files are no longer kept; start a new job with the attachments.",
-                )
-            url = self.input_url(job, item["name"])
-            if url is None and not item.get("converted"):
-                url = job.params.get("_source_urls", {}).get(role)
-            return MediaInput(data, item["filename"], item["content_type"], url)
-        return None
+        return self.hosting.callback_url(job)
 
     async def build_request(self, job: JobRecord) -> GenerationRequest:
-        p = job.params
-        kind = JobKind(job.kind)
-        if kind is JobKind.MOTION:
-            image, video = await self._media(job, "image"), await self._media(job, "video")
-            assert image is not None and video is not None
-            return MotionRequest(
-                image=image,
-                video=video,
-                prompt=p.get("prompt"),
-                mode=p.get("mode", "std"),
-                orientation=p.get("orientation", "image"),
-                keep_sound=bool(p.get("keep_sound", True)),
-                model=p.get("model"),
-            )
-        if kind is JobKind.TEXT2VIDEO:
-            camera = p.get("camera")
-            return TextToVideoRequest(
-                prompt=p["prompt"],
-                model=p.get("model"),
-                mode=p.get("mode", "std"),
-                aspect_ratio=p.get("aspect_ratio", "16:9"),
-                duration=int(p.get("duration", 5)),
-                negative_prompt=p.get("negative_prompt"),
-                cfg_scale=p.get("cfg_scale"),
-                camera=CameraControl(camera["type"], camera.get("config")) if camera else None,
-            )
-        if kind is JobKind.IMAGE2VIDEO:
-            image = await self._media(job, "image")
-            assert image is not None
-            return ImageToVideoRequest(
-                image=image,
-                prompt=p.get("prompt"),
-                end_image=await self._media(job, "end_image"),
-                model=p.get("model"),
-                mode=p.get("mode", "std"),
-                duration=int(p.get("duration", 5)),
-                negative_prompt=p.get("negative_prompt"),
-                cfg_scale=p.get("cfg_scale"),
-            )
-        return ExtendRequest(video_id=p["video_id"], prompt=p.get("prompt"))
+        return await build_request(job, self.inputs, self.hosting.input_url)
 
     async def _submit(self, job_id: str) -> None:
         if job_id in self._submitting:
@@ -658,7 +533,7 @@ class JobEngine:
             if time.monotonic() >= self._next_housekeeping:
                 self._next_housekeeping = time.monotonic() + HOUSEKEEPING_INTERVAL
                 try:
-                    await self.remove_expired_results()
+                    await self.hosting.remove_expired_results()
                 except Exception:
                     log.warning("removing expired hosted videos failed", exc_info=True)
             with contextlib.suppress(TimeoutError):

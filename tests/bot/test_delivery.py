@@ -234,7 +234,7 @@ async def test_result_that_cannot_be_made_watchable_is_not_uploaded(
     assert (await get(link.replace(job.id + "/", job.id + "/x", 1)))[0] == 404  # a guessed token
     h.clock.advance(8 * 24 * 3600)  # the link expires after 7 days
     assert (await get(link))[0] == 404
-    assert await h.running.engine.remove_expired_results() == 1
+    assert await h.running.engine.hosting.remove_expired_results() == 1
 
 
 # ---- Discord trouble ---------------------------------------------------------------------------------
