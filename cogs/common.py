@@ -32,6 +32,7 @@ def requester_from(interaction: discord.Interaction) -> Requester:
         user_id=user.id,
         guild_id=interaction.guild_id,
         channel_id=channel_id,
+        parent_channel_id=getattr(interaction.channel, "parent_id", None),
         role_ids=roles,
         interaction_token=interaction.token,
         interaction_expires_at=interaction.expires_at.timestamp(),

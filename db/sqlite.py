@@ -286,15 +286,21 @@ class SqliteStore:
         if states:
             clauses.append(f"status IN ({_placeholders(len(states))})")
             params.extend(s.value for s in states)
-        if query:
-            clauses.append("(id LIKE ? OR params LIKE ?)")
-            like = "%" + query.replace("%", "").replace("_", "") + "%"
-            params.extend([like, like])
-        params.append(limit)
+        # A search matches the job id or the prompt; the prompt lives in the JSON params, so it is
+        # filtered here rather than with a database-specific JSON operator (portable SQL).
+        needle = query.strip().lower() if query else ""
+        params.append(limit if not needle else max(limit * 8, 200))
         rows = await self._fetchall(
             f"SELECT * FROM jobs WHERE {' AND '.join(clauses)} ORDER BY created_at DESC LIMIT ?", params
         )
-        return [JobRecord.from_row(r) for r in rows]
+        jobs = [JobRecord.from_row(r) for r in rows]
+        if needle:
+            jobs = [
+                job
+                for job in jobs
+                if needle in job.id or needle in str(job.params.get("prompt") or "").lower()
+            ][:limit]
+        return jobs
 
     async def count_in_flight(self, guild_id: int | None, user_id: int) -> int:
         row = await self._fetchone(

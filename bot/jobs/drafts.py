@@ -30,6 +30,7 @@ class Requester:
     user_id: int
     guild_id: int | None
     channel_id: int
+    parent_channel_id: int | None = None  # the channel a thread belongs to
     role_ids: tuple[int, ...] = ()
     is_moderator: bool = False
     interaction_token: str | None = None

@@ -203,6 +203,7 @@ class JobEngine:
             check_policy(
                 settings,
                 channel_id=requester.channel_id,
+                parent_channel_id=requester.parent_channel_id,
                 texts=(draft.options.get("prompt"), draft.options.get("negative_prompt")),
             )
         if not self.provider.supports(draft.kind):

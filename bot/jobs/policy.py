@@ -31,15 +31,29 @@ def blocked_terms_in(text: str, terms: Iterable[str]) -> list[str]:
     return found
 
 
-def check_policy(settings: GuildSettings, *, channel_id: int, texts: Iterable[str | None]) -> None:
-    """Raise a Refusal naming the rule and what to do; return quietly when the job may go ahead."""
+def check_policy(
+    settings: GuildSettings,
+    *,
+    channel_id: int,
+    texts: Iterable[str | None],
+    parent_channel_id: int | None = None,
+) -> None:
+    """Raise a Refusal naming the rule and what to do; return quietly when the job may go ahead.
+
+    A thread counts as part of its parent channel: allowing #videos allows the threads under it.
+    """
     if settings.paused:
         reason = f" ({settings.pause_reason})" if settings.pause_reason else ""
         raise Refusal(
             f"Video generation is paused on this server{reason}. Try again once a moderator resumes it "
             "with /kling-admin resume; nothing was charged."
         )
-    if settings.allowed_channels and channel_id not in settings.allowed_channels:
+    allowed = settings.allowed_channels
+    if (
+        allowed
+        and channel_id not in allowed
+        and (parent_channel_id is None or parent_channel_id not in allowed)
+    ):
         channels = ", ".join(f"<#{c}>" for c in sorted(settings.allowed_channels))
         raise Refusal(f"Videos can't be made in this channel. Try one of these: {channels}.")
     for text in texts:

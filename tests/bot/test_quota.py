@@ -257,3 +257,10 @@ def test_policy_order_and_messages() -> None:
     with pytest.raises(Refusal, match=r'\("dragon"\)'):
         check_policy(settings, channel_id=5, texts=[None, "no DRAGON please"])
     check_policy(settings, channel_id=7, texts=["a dragonfly", None])
+
+
+def test_a_thread_counts_as_part_of_its_allowed_parent_channel() -> None:
+    settings = GuildSettings(guild_id=1, allowed_channels=frozenset({5}))
+    check_policy(settings, channel_id=900, parent_channel_id=5, texts=[])
+    with pytest.raises(Refusal, match="can't be made in this channel"):
+        check_policy(settings, channel_id=900, parent_channel_id=6, texts=[])

@@ -145,3 +145,35 @@ async def test_quota_limits_and_guild_policy_round_trip(store: SqliteStore) -> N
         55,
         ("gore",),
     )
+
+
+async def test_job_search_matches_the_id_or_the_prompt_only(store: SqliteStore) -> None:
+    for job_id, prompt in (("dragon01", "A red DRAGON flies"), ("sunset02", "a quiet sunset")):
+        job = new_job(job_id)
+        params = {"prompt": prompt, "orientation": "image", "mode": "std"}
+        await store.create_job(
+            NewJob(
+                id=job.id,
+                guild_id=1,
+                channel_id=2,
+                user_id=7,
+                kind="motion",
+                params=params,
+                provider="acedata",
+                callback_token=job.callback_token,
+                input_token=job.input_token,
+                credits=1,
+                interaction_token=None,
+                interaction_expires_at=None,
+                application_id=None,
+                created_at=NOW,
+            ),
+            None,
+        )
+
+    async def ids(query: str) -> list[str]:
+        return [j.id for j in await store.list_jobs(guild_id=1, user_id=7, query=query)]
+
+    assert await ids("dragon") == ["dragon01"]
+    assert await ids("sunset02") == ["sunset02"]
+    assert await ids("image") == []  # an option value, not the prompt
