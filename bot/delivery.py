@@ -17,7 +17,7 @@ import contextlib
 import logging
 import shutil
 import time
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
 import aiohttp
@@ -280,6 +280,29 @@ class DiscordPublisher:
         path = await self._download(job)
         try:
             return await self._post(job, path)
+        finally:
+            await asyncio.to_thread(_cleanup, self.results_dir, job.id)
+
+    @contextlib.asynccontextmanager
+    async def result_for_upload(self, job: JobRecord, limit: int) -> AsyncIterator[Path | str]:
+        """The job's video ready to upload under `limit` (a file, removed afterwards), or, when it
+        cannot be made to fit, a sentence with a link to the bot's own copy. For /job's re-post.
+
+        Raises DeliveryRetry when the provider no longer serves the result.
+        """
+        path = await self._download(job)
+        try:
+            size = await file_size(path)
+            if size <= limit:
+                yield path
+                return
+            fitted = await self._fit(job, path, int(limit * FIT_HEADROOM))
+            if fitted is not None:
+                yield fitted
+                return
+            link = await self._host(job, path)
+            over = f"The video is {size / MIB:.1f} MiB, over the {limit / MIB:.0f} MiB upload limit here"
+            yield f"{over}; it is here instead: {link}" if link else f"{over}, so it can't be shown again."
         finally:
             await asyncio.to_thread(_cleanup, self.results_dir, job.id)
 

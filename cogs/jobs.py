@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import discord
 from discord import app_commands
 from discord.ext import commands
@@ -15,6 +17,7 @@ from bot.delivery import (
     result_embed,
 )
 from bot.errors import UserFacingError
+from bot.jobs.publisher import DeliveryRetry
 from cogs.common import is_moderator, kling_bot
 from db.records import JobRecord, JobState
 
@@ -94,9 +97,12 @@ class JobsCog(commands.Cog):
     @app_commands.guild_only()
     @app_commands.describe(id="The job id, like k7f3a9c2")
     async def job(self, interaction: discord.Interaction, id: str) -> None:
-        record = await kling_bot(interaction).store.get_job(id.strip().lower())
+        bot = kling_bot(interaction)
+        record = await bot.store.get_job(id.strip().lower())
         if record is None or record.guild_id != interaction.guild_id:
+            # Answered before deferring, so the refusal stays private.
             raise UserFacingError(f"There is no job `{id}` on this server. /jobs lists yours.")
+        await interaction.response.defer(thinking=True)  # public, like Midjourney's /show
         embed = result_embed(record)
         embed.add_field(name="Status", value=status_word(record), inline=True)
         embed.add_field(name="Requested by", value=f"<@{record.user_id}>", inline=True)
@@ -110,13 +116,27 @@ class JobsCog(commands.Cog):
             embed.add_field(name="Delivered", value=delivered)
         finished = record.status in (JobState.SUCCEEDED, JobState.DELIVERED)
         link = message_link(record)
-        content = f"Video: {link}" if link else None
-        await interaction.response.send_message(
-            content,
-            embed=embed,
-            view=result_buttons(record) if finished else discord.utils.MISSING,
-            allowed_mentions=discord.AllowedMentions.none(),
-        )
+        lines = [f"First posted: {link}"] if link else []
+        view = result_buttons(record) if finished else discord.utils.MISSING
+        quiet = discord.AllowedMentions.none()
+        if not finished or record.result_url is None or bot.publisher is None:
+            await interaction.followup.send("\n".join(lines), embed=embed, view=view, allowed_mentions=quiet)
+            return
+        try:
+            async with bot.publisher.result_for_upload(record, interaction.filesize_limit) as result:
+                if isinstance(result, Path):
+                    await interaction.followup.send(
+                        "\n".join(lines),
+                        embed=embed,
+                        view=view,
+                        allowed_mentions=quiet,
+                        file=discord.File(result, filename=f"{record.id}.mp4"),
+                    )
+                    return
+                lines.append(result)
+        except DeliveryRetry:
+            lines.append("The provider no longer keeps this video (results expire after a few days).")
+        await interaction.followup.send("\n".join(lines), embed=embed, view=view, allowed_mentions=quiet)
 
     @job.autocomplete("id")
     async def job_autocomplete(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import re
 
 import pytest
@@ -133,7 +134,11 @@ async def test_job_shows_a_finished_video_with_its_buttons(make_harness: Harness
     assert not card.flags & EPHEMERAL  # like Midjourney's /show: anyone may look and use the buttons
     assert card.mentions == []
     link = f"https://discord.com/channels/{harness.guild.id}/{job.delivered_channel_id}/{job.delivered_message_id}"
-    assert card.content == f"Video: {link}"
+    assert card.content == f"First posted: {link}"
+    # Re-posted like Midjourney's /show: the video itself, with its buttons.
+    [video] = card.attachments
+    assert video.filename == f"{job.id}.mp4"
+    assert video.sha256 == hashlib.sha256(harness.provider.result_video).hexdigest()
     [embed] = card.embeds
     assert embed["title"] == "Text to video" and embed["description"] == "a red kite"
     fields = fields_of(card)
@@ -173,6 +178,20 @@ async def test_job_unknown_id_is_refused_privately(harness: Harness) -> None:
     handle = await harness.slash("job", {"id": "nosuch00"})
     answer = await private_answer(harness, handle)
     assert answer.content == "There is no job `nosuch00` on this server. /jobs lists yours."
+
+
+async def test_job_reposts_a_video_the_provider_no_longer_keeps_as_an_explanation(
+    make_harness: HarnessFactory,
+) -> None:
+    harness = await make_harness(provider_options={"auto": False})
+    job = await finish(harness, await text_job(harness, "a green kite"))
+    harness.provider.fail_next("/_results/", 404, {"error": "gone"})
+
+    card = await job_card(harness, job.id)
+
+    assert card.attachments == []
+    assert card.content.endswith("The provider no longer keeps this video (results expire after a few days).")
+    assert fields_of(card)["Status"] == "✅ Done"
 
 
 async def test_job_says_when_a_video_could_not_be_posted_anywhere(make_harness: HarnessFactory) -> None:
