@@ -1,4 +1,8 @@
-"""The SQLite implementation of the store (aiosqlite, WAL mode, one connection, serialised writes)."""
+"""The SQLite implementation of the store (aiosqlite, WAL mode, one connection, serialised writes).
+
+The SQL is standard (ON CONFLICT, IS NOT DISTINCT FROM for nullable server ids, no JSON operators) so a
+PostgreSQL backend can reuse it with its own placeholders. IS NOT DISTINCT FROM needs SQLite 3.39+.
+"""
 
 from __future__ import annotations
 
@@ -152,7 +156,7 @@ class SqliteStore:
             if quota is not None:
                 in_flight = await self._scalar(
                     db,
-                    f"SELECT COUNT(*) FROM jobs WHERE guild_id IS ? AND user_id = ? "
+                    f"SELECT COUNT(*) FROM jobs WHERE guild_id IS NOT DISTINCT FROM ? AND user_id = ? "
                     f"AND status IN ({_placeholders(len(_IN_FLIGHT))})",
                     (job.guild_id, job.user_id, *_IN_FLIGHT),
                 )
@@ -213,14 +217,14 @@ class SqliteStore:
         # A quota reset forgives everything before it, within the current period.
         last_reset = await self._scalar_float(
             db,
-            "SELECT MAX(reset_at) FROM quota_resets WHERE guild_id IS ? AND user_id = ?",
+            "SELECT MAX(reset_at) FROM quota_resets WHERE guild_id IS NOT DISTINCT FROM ? AND user_id = ?",
             (guild_id, user_id),
         )
         window = max(since, last_reset) if last_reset is not None else since
         return await self._scalar(
             db,
-            "SELECT COALESCE(SUM(credits), 0) FROM credit_ledger WHERE guild_id IS ? AND user_id = ?"
-            " AND created_at >= ? AND state IN (?, ?)",
+            "SELECT COALESCE(SUM(credits), 0) FROM credit_ledger"
+            " WHERE guild_id IS NOT DISTINCT FROM ? AND user_id = ? AND created_at >= ? AND state IN (?, ?)",
             (guild_id, user_id, window, Settlement.RESERVED.value, Settlement.CHARGED.value),
         )
 
@@ -278,7 +282,7 @@ class SqliteStore:
         limit: int = 10,
         query: str | None = None,
     ) -> list[JobRecord]:
-        clauses = ["guild_id IS ?"]
+        clauses = ["guild_id IS NOT DISTINCT FROM ?"]
         params: list[Any] = [guild_id]
         if user_id is not None:
             clauses.append("user_id = ?")
@@ -304,7 +308,7 @@ class SqliteStore:
 
     async def count_in_flight(self, guild_id: int | None, user_id: int) -> int:
         row = await self._fetchone(
-            f"SELECT COUNT(*) AS n FROM jobs WHERE guild_id IS ? AND user_id = ?"
+            f"SELECT COUNT(*) AS n FROM jobs WHERE guild_id IS NOT DISTINCT FROM ? AND user_id = ?"
             f" AND status IN ({_placeholders(len(_IN_FLIGHT))})",
             (guild_id, user_id, *_IN_FLIGHT),
         )
