@@ -667,6 +667,9 @@ class JobEngine:
                 note=result.note,
                 now=now,
             ):
+                log.info(
+                    "job %s delivered (%s%s)", job.id, result.via, f"; {result.note}" if result.note else ""
+                )
                 await self._notify()
                 self.metrics.jobs.labels(kind=job.kind, outcome=f"delivered_{result.via}").inc()
                 if job.finished_at is not None:
