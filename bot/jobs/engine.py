@@ -25,9 +25,9 @@ from bot.jobs.ids import new_job_id, new_token
 from bot.jobs.inbox import InboxWriter
 from bot.jobs.inputs import InputStore
 from bot.jobs.policy import check_policy
+from bot.jobs.polling import Poller, PollSettings
 from bot.jobs.publisher import DeliveryRetry, JobPublisher
 from bot.jobs.quota import PERIOD_NOW, AppliedLimit, CostTable, Period, applicable_limit, period_window
-from bot.jobs.ratelimit import RateLimiter
 from bot.jobs.requests import build_request
 from bot.listener import CallbackOutcome
 from bot.metrics import Metrics
@@ -95,7 +95,20 @@ class JobEngine:
         self.costs = costs or CostTable()
         self.clock = clock
         self.hosting = JobHosting(store, inputs, config.public_base_url, clock)
-        self._poll_limiter = RateLimiter(config.max_poll_rate, burst=max(1, int(config.max_poll_rate)))
+        self.poller = Poller(
+            store=store,
+            provider=provider,
+            metrics=metrics,
+            settings=PollSettings(
+                interval=config.poll_interval,
+                max_backoff=config.max_poll_backoff,
+                max_rate=config.max_poll_rate,
+                concurrency=config.poll_concurrency,
+                batch_size=config.batch_size,
+            ),
+            apply_update=self.apply_update,
+            clock=clock,
+        )
         self._inbox_writer = InboxWriter(store, clock)
         self._token_cache: dict[str, JobRecord] = {}
         self._wake_inbox = asyncio.Event()
@@ -542,70 +555,7 @@ class JobEngine:
             self._wake_poller.clear()
 
     async def poll_due_jobs(self) -> int:
-        due = await self.store.jobs_due_for_poll(
-            self.clock(), self.config.batch_size * self.config.poll_concurrency
-        )
-        if not due:
-            return 0
-        if self.provider.supports_batch_query:
-            groups: dict[str, list[JobRecord]] = {}
-            for job in due:
-                groups.setdefault(job.kind, []).append(job)
-            batches = [
-                jobs[i : i + self.config.batch_size]
-                for jobs in groups.values()
-                for i in range(0, len(jobs), self.config.batch_size)
-            ]
-        else:
-            batches = [[job] for job in due]
-        semaphore = asyncio.Semaphore(self.config.poll_concurrency)
-
-        async def run(batch: list[JobRecord]) -> None:
-            async with semaphore:
-                await self._poll_batch(batch)
-
-        await asyncio.gather(*(run(batch) for batch in batches))
-        return len(due)
-
-    async def _poll_batch(self, batch: list[JobRecord]) -> None:
-        kind = JobKind(batch[0].kind)
-        task_ids = [job.provider_task_id for job in batch if job.provider_task_id]
-        await self._poll_limiter.acquire()
-        try:
-            if len(task_ids) == 1:
-                results = {task_ids[0]: await self.provider.query(task_ids[0], kind=kind)}
-            else:
-                results = await self.provider.query_many(task_ids, kind=kind)
-        except ProviderError as error:
-            self.metrics.polls.labels(result="error").inc()
-            self.metrics.provider_errors.labels(category=error.category.value).inc()
-            for job in batch:
-                await self._schedule_next_poll(job)
-            if error.category is ErrorCategory.AUTH:
-                log.error("polling: the provider refused the bot's credentials")
-            return
-        except Exception:
-            # A bug or an unexpected answer: back off like any error rather than asking again at once.
-            self.metrics.polls.labels(result="error").inc()
-            log.exception("polling %d %s job(s) failed unexpectedly", len(batch), kind.value)
-            for job in batch:
-                await self._schedule_next_poll(job)
-            return
-        for job in batch:
-            update = results.get(job.provider_task_id or "")
-            self.metrics.polls.labels(result="ok" if update else "missing").inc()
-            if update is not None:
-                await self.apply_update(job, update)
-            await self._schedule_next_poll(job)
-
-    async def _schedule_next_poll(self, job: JobRecord) -> None:
-        current = await self.store.get_job(job.id)
-        if current is None or current.status is not JobState.SUBMITTED:
-            return
-        attempts = current.poll_attempts + 1
-        delay = min(self.config.max_poll_backoff, self.config.poll_interval * 1.5 ** min(attempts - 1, 10))
-        delay *= random.uniform(0.9, 1.1)
-        await self.store.schedule_poll(job.id, self.clock() + delay, attempts)
+        return await self.poller.poll_due_jobs()
 
     async def fail_timed_out_jobs(self) -> int:
         deadline = self.clock() - self.config.job_timeout
