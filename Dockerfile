@@ -16,8 +16,9 @@ ENV DATABASE_URL=sqlite:////data/klingbot.db WEBHOOK_HOST=0.0.0.0 WEBHOOK_PORT=8
 VOLUME ["/data"]
 EXPOSE 8080
 
+# /healthz answers 503 when Discord or the store is down; urlopen raises on it, so the check fails.
 HEALTHCHECK --interval=30s --timeout=5s --start-period=30s --retries=3 \
-  CMD python -c "import urllib.request,sys; sys.exit(0 if urllib.request.urlopen('http://127.0.0.1:8080/healthz', timeout=4).status == 200 else 1)"
+  CMD python -c "import os, urllib.request; urllib.request.urlopen(f'http://127.0.0.1:{os.environ.get(\"WEBHOOK_PORT\", \"8080\")}/healthz', timeout=4)"
 
 STOPSIGNAL SIGTERM
 CMD ["python", "-m", "bot"]
