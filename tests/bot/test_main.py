@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import subprocess
 import sys
 from pathlib import Path
+
+from tests.fakes.discord import FakeDiscord
+from tests.fakes.providers.acedata import AceDataFake
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -48,3 +52,35 @@ def test_check_passes_and_reads_dotenv(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stderr
     assert "Configuration OK" in result.stdout and "polling only" in result.stdout
     assert "key-from-dotenv" not in result.stdout + result.stderr
+
+
+async def test_check_online_asks_discord_about_the_token_and_probes_the_provider(tmp_path: Path) -> None:
+    fake = await FakeDiscord().start()
+    provider = await AceDataFake().start()
+    try:
+        env = {
+            "DISCORD_API_BASE": fake.api_base,
+            "KLING_API_KEY": provider.api_key,
+            "KLING_API_BASE": provider.base_url,
+        }
+        good = await asyncio.to_thread(
+            run_bot, ["check", "--online"], tmp_path, DISCORD_TOKEN=fake.bot_token, **env
+        )
+        bad = await asyncio.to_thread(
+            run_bot, ["check", "--online"], tmp_path, DISCORD_TOKEN="wrong-token", **env
+        )
+        gone = await asyncio.to_thread(
+            run_bot,
+            ["check", "--online"],
+            tmp_path,
+            DISCORD_TOKEN=fake.bot_token,
+            **{**env, "KLING_API_BASE": "http://127.0.0.1:9"},
+        )
+    finally:
+        await provider.stop()
+        await fake.stop()
+    assert good.returncode == 0, good.stderr
+    assert fake.calls_matching("GET", r"^/users/@me$")
+    assert bad.returncode == 2 and "DISCORD_TOKEN was refused by Discord" in bad.stderr
+    assert "wrong-token" not in bad.stdout + bad.stderr
+    assert gone.returncode == 2 and "is not reachable" in gone.stderr
