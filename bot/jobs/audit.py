@@ -1,0 +1,52 @@
+"""Audit records: what happened, who did it, and the facts, stored as data (never as sentences or markup).
+
+The Discord-facing audit poster renders a record into a log-channel line; the store keeps `facts` as
+JSON in the `detail` column. Rows written before records were structured hold plain text there, and
+`decode_facts` returns them as {"text": …}.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+FactValue = str | int | float | bool | None
+
+
+class AuditAction(StrEnum):
+    JOB_SUBMITTED = "job submitted"  # facts: kind, user_id, credits
+    JOB_FINISHED = "job finished"  # facts: kind, user_id, credits
+    JOB_FAILED = "job failed"  # facts: kind, user_id, credits, category, message
+    VIDEO_DELETED = "video deleted"  # facts: user_id (the requester)
+    QUOTA_SET = "quota set"  # facts: scope, target_id, credits (None: unlimited), period, previous
+    QUOTA_CLEARED = "quota cleared"  # facts: scope, target_id
+    QUOTA_RESET = "quota reset"  # facts: user_id, credits (given back)
+    CHANNEL_ALLOWED = "channel allowed"  # facts: channel_id
+    CHANNEL_DENIED = "channel denied"  # facts: channel_id
+    BLOCKLIST_ADD = "blocklist add"  # facts: term
+    BLOCKLIST_REMOVE = "blocklist remove"  # facts: term
+    PAUSED = "paused"  # facts: reason
+    RESUMED = "resumed"  # facts: none
+    LOG_CHANNEL = "log channel"  # facts: channel_id (None: turned off)
+
+
+@dataclass(frozen=True, slots=True)
+class AuditRecord:
+    action: AuditAction
+    guild_id: int | None
+    actor_id: int | None  # None: the bot itself
+    job_id: str | None = None
+    facts: dict[str, FactValue] = field(default_factory=dict)
+
+
+def encode_facts(facts: dict[str, FactValue]) -> str:
+    return json.dumps(facts, sort_keys=True, separators=(",", ":"))
+
+
+def decode_facts(detail: str) -> dict[str, FactValue]:
+    try:
+        value = json.loads(detail)
+    except ValueError:
+        return {"text": detail}
+    return value if isinstance(value, dict) else {"text": detail}
