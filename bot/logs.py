@@ -6,7 +6,9 @@ import json
 import logging
 import re
 import sys
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from datetime import UTC, datetime
 
 # Shapes of secrets that must never reach a log line, whatever code logged them.
@@ -32,6 +34,25 @@ _REPLACEMENTS = [
     r"\1<redacted>",
     r"\1?<redacted>",
 ]
+
+
+# Fields that every log line written while handling one job carries (job_id, guild_id, user_id).
+_LOG_FIELDS: ContextVar[tuple[tuple[str, object], ...]] = ContextVar("klingbot_log_fields", default=())
+
+
+@contextmanager
+def log_fields(**fields: object) -> Iterator[None]:
+    """Within this block (and tasks started in it), log records carry these fields; None is left out."""
+    merged = {**dict(_LOG_FIELDS.get()), **{k: v for k, v in fields.items() if v is not None}}
+    token = _LOG_FIELDS.set(tuple(merged.items()))
+    try:
+        yield
+    finally:
+        _LOG_FIELDS.reset(token)
+
+
+def current_log_fields() -> dict[str, object]:
+    return dict(_LOG_FIELDS.get())
 
 
 class SecretFilter(logging.Filter):

@@ -8,7 +8,9 @@ import secrets
 import discord
 from discord import app_commands
 
+from bot.discord_ui.render import refusal_text
 from bot.errors import UserFacingError
+from bot.jobs.refusals import JobRefused
 
 log = logging.getLogger(__name__)
 
@@ -19,6 +21,8 @@ _EXPIRED_CODES = {10062, 10015, 50027}
 def describe_error(error: Exception) -> tuple[str, bool]:
     """The member-facing sentence for an error, and whether it was unexpected (needs a log entry)."""
     original = error.original if isinstance(error, app_commands.CommandInvokeError) else error
+    if isinstance(original, JobRefused):
+        return refusal_text(original), False
     if isinstance(original, UserFacingError):
         return original.message, False
     if isinstance(error, app_commands.MissingPermissions):

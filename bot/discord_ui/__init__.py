@@ -1,0 +1,1 @@
+"""Everything members see: wording, embeds, buttons, progress lines, and posting to Discord."""
