@@ -122,13 +122,13 @@ def make_lying_png(width: int, height: int) -> bytes:
     header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)  # 8-bit RGB
     return (
         b"\x89PNG\r\n\x1a\n"
-        + _png_chunk(b"IHDR", header)
-        + _png_chunk(b"IDAT", zlib.compress(bytes(100)))
-        + _png_chunk(b"IEND", b"")
+        + png_chunk(b"IHDR", header)
+        + png_chunk(b"IDAT", zlib.compress(bytes(100)))
+        + png_chunk(b"IEND", b"")
     )
 
 
-def _png_chunk(kind: bytes, body: bytes) -> bytes:
+def png_chunk(kind: bytes, body: bytes) -> bytes:
     return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
 
 
@@ -160,3 +160,54 @@ def make_animated_gif(width: int, height: int, frames: int = 3) -> bytes:
     out = io.BytesIO()
     images[0].save(out, format="GIF", save_all=True, append_images=images[1:], duration=100, loop=0)
     return out.getvalue()
+
+
+def make_damaged_jpeg(width: int = 512, height: int = 512) -> bytes:
+    """A JPEG with valid headers whose entropy-coded data (between SOS and EOI) is random garbage.
+
+    No 0xFF byte is written, so the marker structure stays whole and nothing reads as truncated: only a
+    decoder that checks the data itself finds the damage.
+    """
+    data = make_image(width, height, "JPEG")
+    sos = data.index(b"\xff\xda")
+    start = sos + 2 + int.from_bytes(data[sos + 2 : sos + 4], "big")
+    end = data.rindex(b"\xff\xd9")
+    garbage = bytes(byte % 0xFF for byte in random.Random(7).randbytes(end - start))
+    return data[:start] + garbage + data[end:]
+
+
+@lru_cache(maxsize=4)
+def make_damaged_video(
+    seconds: float = 4.0, width: int = 360, height: int = 640, *, fps: int = 12, intact_frames: int = 1
+) -> bytes:
+    """An MP4 whose container, parameter sets and NAL framing are valid but whose picture data is garbage.
+
+    The first `intact_frames` packets are kept whole, so the first picture decodes and the damage only
+    shows further in. FFmpeg conceals such damage by default: only a strict decode reports it.
+    """
+    source = make_video(seconds, width, height, fps=fps)
+    rng = random.Random(5)
+    out = io.BytesIO()
+    with av.open(io.BytesIO(source), mode="r") as inp, av.open(out, mode="w", format="mp4") as output:
+        vin = inp.streams.video[0]
+        vout = output.add_stream_from_template(vin)
+        for index, packet in enumerate(p for p in inp.demux(vin) if p.dts is not None):
+            kept = packet if index < intact_frames else av.Packet(_garble_slices(bytes(packet), rng))
+            kept.pts, kept.dts, kept.duration = packet.pts, packet.dts, packet.duration
+            kept.time_base, kept.is_keyframe = packet.time_base, packet.is_keyframe
+            kept.stream = vout
+            output.mux(kept)
+    return out.getvalue()
+
+
+def _garble_slices(payload: bytes, rng: random.Random) -> bytes:
+    """Length-prefixed H.264 NAL units with the body of every slice (types 1 and 5) made random."""
+    out, offset = bytearray(), 0
+    while offset + 4 <= len(payload):
+        size = int.from_bytes(payload[offset : offset + 4], "big")
+        unit = payload[offset + 4 : offset + 4 + size]
+        if unit and unit[0] & 0x1F in (1, 5):
+            unit = unit[:4] + bytes(byte or 1 for byte in rng.randbytes(len(unit) - 4))
+        out += size.to_bytes(4, "big") + unit
+        offset += 4 + size
+    return bytes(out)
