@@ -8,11 +8,15 @@ import logging
 import signal
 import sys
 from collections.abc import Sequence
+from dataclasses import replace
 
 import aiohttp
 from pydantic import ValidationError
 
 from bot.logs import configure_logging
+from bot.models import ErrorCategory
+from bot.providers import AccountBalance, HttpConfig, ProviderError, build_provider
+from bot.retry import RetryPolicy
 from bot.settings import Settings, describe_validation_error
 
 log = logging.getLogger("bot")
@@ -72,13 +76,59 @@ async def check_reachability(settings: Settings) -> list[str]:
     return problems
 
 
+# `check` asks once more at most and does not wait long: it is an operator at a prompt.
+CHECK_HTTP = HttpConfig(retry=RetryPolicy(attempts=2, first_delay=0.5, max_delay=1.0), timeout=10.0)
+
+
+async def check_balance(settings: Settings) -> tuple[list[str], list[str]]:
+    """Ask the provider what is left on the account: (problems, lines to show the operator)."""
+    provider = build_provider(replace(settings.provider_config(), http=CHECK_HTTP))
+    try:
+        balance = await provider.account_balance()
+    except ProviderError as error:
+        if error.category is ErrorCategory.AUTH:
+            return [f"The provider refused the credentials when asked for the balance: {error.message}"], []
+        return [], [f"Provider balance: could not be read ({error.category.value}: {error.message})."]
+    finally:
+        await provider.close()
+    if balance is None:
+        return [], ["Provider balance: this provider has no balance endpoint."]
+    threshold = settings.low_balance_threshold
+    if threshold is None:
+        threshold = provider.default_low_balance
+    return [], describe_balance(balance, threshold, custom=settings.low_balance_threshold is not None)
+
+
+def describe_balance(balance: AccountBalance, threshold: float, *, custom: bool) -> list[str]:
+    lines = [f"Provider balance: {_amount(balance.remaining)} {balance.unit} left."]
+    if balance.remaining < threshold:
+        source = "LOW_BALANCE_THRESHOLD" if custom else "the default; set LOW_BALANCE_THRESHOLD to change it"
+        lines.append(
+            f"Warning: the provider balance is low ({_amount(balance.remaining)} {balance.unit}, "
+            f"below {_amount(threshold)} from {source}). Top the account up before jobs start failing."
+        )
+    return lines
+
+
+def _amount(value: float) -> str:
+    return f"{value:,.2f}".rstrip("0").rstrip(".")
+
+
+async def check_online(settings: Settings) -> tuple[list[str], list[str]]:
+    problems = await check_reachability(settings)
+    if problems:
+        return problems, []
+    return await check_balance(settings)
+
+
 def run_check(online: bool) -> int:
     settings = load_or_explain()
     if settings is None:
         return 2
     problems = settings.missing_for_run()
+    notes: list[str] = []
     if online and not problems:
-        problems = asyncio.run(check_reachability(settings))
+        problems, notes = asyncio.run(check_online(settings))
     if problems:
         print("Not ready to run:", file=sys.stderr)
         for problem in problems:
@@ -89,6 +139,8 @@ def run_check(online: bool) -> int:
         f"Configuration OK: provider {settings.kling_provider.value} ({settings.provider_api_base}), "
         f"database {settings.database_url}, {mode}."
     )
+    for note in notes:
+        print(note, file=sys.stderr if note.startswith("Warning:") else sys.stdout)
     return 0
 
 
@@ -121,7 +173,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     sub = parser.add_subparsers(dest="command")
     check = sub.add_parser("check", help="validate the configuration and say what is missing")
     check.add_argument(
-        "--online", action="store_true", help="also check that Discord and the provider answer"
+        "--online",
+        action="store_true",
+        help="also check that Discord and the provider answer, and read the provider's balance",
     )
     sub.add_parser("run", help="run the bot (the default)")
     args = parser.parse_args(argv)

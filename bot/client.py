@@ -81,7 +81,7 @@ class KlingBot(commands.Bot):
         await self.store.open()
         await self.store.migrate()
         if self._provider is None:
-            self._provider = build_provider(self.settings)
+            self._provider = build_provider(self.settings.provider_config())
         self.publisher = DiscordPublisher(
             self,
             self.store,

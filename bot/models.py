@@ -24,10 +24,6 @@ class TaskStatus(StrEnum):
     SUCCEEDED = "succeeded"
     FAILED = "failed"
 
-    @property
-    def is_terminal(self) -> bool:
-        return self in (TaskStatus.SUCCEEDED, TaskStatus.FAILED)
-
 
 class ErrorCategory(StrEnum):
     """Why a provider call or a generation did not work, and therefore what to do about it."""

@@ -7,7 +7,8 @@ module constants.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import asyncio
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from tenacity import (
@@ -17,6 +18,7 @@ from tenacity import (
     stop_after_attempt,
     wait_random_exponential,
 )
+from tenacity.wait import wait_base
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,16 +40,35 @@ def retrying(
     *,
     retry_on: Callable[[BaseException], bool],
     before_sleep: Callable[[RetryCallState], None] | None = None,
+    min_wait: Callable[[BaseException], float | None] | None = None,
+    sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
 ) -> AsyncRetrying:
     """`async for attempt in retrying(...): with attempt: ...` — re-raises the last error when spent.
 
     Waits are drawn uniformly between 0 and the bound (full jitter), so many callers that failed
-    together do not retry together.
+    together do not retry together. `min_wait` may raise a wait to what the failure asks for (a
+    server's Retry-After); `sleep` is injectable so tests can record the waits.
     """
+    jitter = wait_random_exponential(multiplier=policy.first_delay, max=policy.max_delay)
     return AsyncRetrying(
         stop=stop_after_attempt(max(1, policy.attempts)),
-        wait=wait_random_exponential(multiplier=policy.first_delay, max=policy.max_delay),
+        wait=jitter if min_wait is None else _AtLeast(jitter, min_wait),
         retry=retry_if_exception(retry_on),
         before_sleep=before_sleep,
+        sleep=sleep,
         reraise=True,
     )
+
+
+class _AtLeast(wait_base):
+    """The jittered wait, raised to the floor the failed attempt's error asks for."""
+
+    def __init__(self, wait: wait_base, floor: Callable[[BaseException], float | None]) -> None:
+        self._wait = wait
+        self._floor = floor
+
+    def __call__(self, retry_state: RetryCallState) -> float:
+        delay = float(self._wait(retry_state))
+        error = retry_state.outcome.exception() if retry_state.outcome is not None else None
+        floor = self._floor(error) if error is not None else None
+        return max(delay, floor) if floor is not None else delay

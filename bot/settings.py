@@ -14,6 +14,8 @@ from urllib.parse import urlparse
 from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from bot.providers.config import DEFAULT_KIE_UPLOAD_BASE, ProviderConfig
+
 
 class ProviderName(StrEnum):
     ACEDATA = "acedata"
@@ -28,7 +30,6 @@ DEFAULT_API_BASES: dict[ProviderName, str] = {
     ProviderName.KIE: "https://api.kie.ai",
     ProviderName.GATEWAY: "https://www.ezmodel.cloud",
 }
-DEFAULT_KIE_UPLOAD_BASE = "https://kieai.redpandaai.co"
 
 
 class LogFormat(StrEnum):
@@ -60,6 +61,9 @@ class Settings(BaseSettings):
     kling_secret_key: SecretStr | None = None
     kie_upload_base: str = DEFAULT_KIE_UPLOAD_BASE
     kie_webhook_hmac_key: SecretStr | None = None
+    # `check --online` warns when the account balance is below this (in the provider's own unit);
+    # unset, each family's default applies.
+    low_balance_threshold: Annotated[float, Field(ge=0)] | None = None
 
     public_base_url: str | None = None
     webhook_host: str = "0.0.0.0"
@@ -89,6 +93,7 @@ class Settings(BaseSettings):
         "discord_gateway_url",
         "kling_api_base",
         "public_base_url",
+        "low_balance_threshold",
         mode="before",
     )
     @classmethod
@@ -140,6 +145,18 @@ class Settings(BaseSettings):
     @property
     def provider_api_base(self) -> str:
         return self.kling_api_base or DEFAULT_API_BASES[self.kling_provider]
+
+    def provider_config(self) -> ProviderConfig:
+        """What the provider client is built from (providers never read these settings)."""
+        return ProviderConfig(
+            family=self.kling_provider.value,
+            base_url=self.provider_api_base,
+            api_key=self.kling_api_key,
+            access_key=self.kling_access_key,
+            secret_key=self.kling_secret_key,
+            upload_base_url=self.kie_upload_base,
+            webhook_hmac_key=self.kie_webhook_hmac_key,
+        )
 
     @property
     def sqlite_path(self) -> Path | None:

@@ -2,46 +2,55 @@
 
 from __future__ import annotations
 
-from bot.providers.base import ProviderClient, ProviderError, UnsupportedKind
-from bot.settings import ProviderName, Settings
+from pydantic import SecretStr
 
-__all__ = ["ProviderClient", "ProviderError", "UnsupportedKind", "build_provider"]
+from bot.providers.base import AccountBalance, ProviderClient, ProviderError, UnsupportedKind
+from bot.providers.config import HttpConfig, ProviderConfig
+
+__all__ = [
+    "AccountBalance",
+    "HttpConfig",
+    "ProviderClient",
+    "ProviderConfig",
+    "ProviderError",
+    "UnsupportedKind",
+    "build_provider",
+]
 
 
-def _secret(value: object) -> str:
-    from pydantic import SecretStr
-
-    if isinstance(value, SecretStr):
-        return value.get_secret_value()
-    raise ValueError("a provider credential is missing; run `python -m bot check`")
+def _secret(value: SecretStr | None) -> str:
+    if value is None:
+        raise ValueError("a provider credential is missing; run `python -m bot check`")
+    return value.get_secret_value()
 
 
-def build_provider(settings: Settings) -> ProviderClient:
-    """The client for KLING_PROVIDER, configured from the settings."""
-    base = settings.provider_api_base
-    match settings.kling_provider:
-        case ProviderName.ACEDATA:
+def build_provider(config: ProviderConfig) -> ProviderClient:
+    """The client for the configured family."""
+    base, http = config.base_url, config.http
+    match config.family:
+        case "acedata":
             from bot.providers.acedata import AceDataClient
 
-            return AceDataClient(_secret(settings.kling_api_key), base_url=base)
-        case ProviderName.KLING:
+            return AceDataClient(_secret(config.api_key), base_url=base, http=http)
+        case "kling":
             from bot.providers.kling import KlingClient
 
             return KlingClient(
-                _secret(settings.kling_access_key), _secret(settings.kling_secret_key), base_url=base
+                _secret(config.access_key), _secret(config.secret_key), base_url=base, http=http
             )
-        case ProviderName.KIE:
+        case "kie":
             from bot.providers.kie import KieClient
 
-            hmac_key = settings.kie_webhook_hmac_key
+            hmac_key = config.webhook_hmac_key
             return KieClient(
-                _secret(settings.kling_api_key),
+                _secret(config.api_key),
                 base_url=base,
-                upload_base_url=settings.kie_upload_base,
+                upload_base_url=config.upload_base_url,
                 webhook_hmac_key=hmac_key.get_secret_value() if hmac_key else None,
+                http=http,
             )
-        case ProviderName.GATEWAY:
+        case "gateway":
             from bot.providers.gateway import GatewayClient
 
-            return GatewayClient(_secret(settings.kling_api_key), base_url=base)
-    raise ValueError(f"unknown provider {settings.kling_provider}")
+            return GatewayClient(_secret(config.api_key), base_url=base, http=http)
+    raise ValueError(f"unknown provider {config.family}")

@@ -24,10 +24,10 @@ from bot.models import (
     TextToVideoRequest,
 )
 from bot.providers.base import ProviderClient, ProviderError
+from bot.providers.config import HttpConfig
 from bot.providers.http import (
     HttpResponse,
     ProviderHttp,
-    RetryPolicy,
     category_for_http_status,
     failure_category,
     json_object,
@@ -37,7 +37,7 @@ from bot.providers.http import (
     retry_after_seconds,
     safe_message,
 )
-from bot.providers.kling import (
+from bot.providers.kling_shapes import (
     GENERATION_FAILED,
     NO_VIDEO,
     UNEXPECTED,
@@ -193,13 +193,13 @@ class AceDataClient(ProviderClient):
         api_key: str,
         *,
         base_url: str = DEFAULT_BASE_URL,
-        retry: RetryPolicy | None = None,
+        http: HttpConfig | None = None,
         session: aiohttp.ClientSession | None = None,
     ) -> None:
         if not api_key:
             raise ValueError("AceData needs an API key")
         self._api_key = api_key
-        self._http = ProviderHttp(base_url, auth_header=self._authorization, retry=retry, session=session)
+        self._http = ProviderHttp(base_url, auth_header=self._authorization, config=http, session=session)
 
     def __repr__(self) -> str:
         return f"AceDataClient(base_url={self._http.base_url!r})"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import abc
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from bot.models import ErrorCategory, GenerationRequest, JobKind, TaskUpdate
@@ -50,6 +51,14 @@ class UnsupportedKind(ProviderError):
         self.kind = kind
 
 
+@dataclass(frozen=True, slots=True)
+class AccountBalance:
+    """What is left on the provider account, in the provider's own unit."""
+
+    remaining: float
+    unit: str  # "credits" (kie), "units" (Kling resource packs)
+
+
 class ProviderClient(abc.ABC):
     """A client for one provider API family. Knows nothing of Discord or of the store."""
 
@@ -62,6 +71,8 @@ class ProviderClient(abc.ABC):
     supports_batch_query: ClassVar[bool] = False
     # The provider needs public URLs for its inputs (no base64, no upload API of its own).
     needs_input_urls: ClassVar[bool] = True
+    # Below this balance (in `account_balance()`'s unit) `check --online` warns, unless configured.
+    default_low_balance: ClassVar[float] = 0.0
 
     def supports(self, kind: JobKind) -> bool:
         return kind in self.supported_kinds
@@ -83,6 +94,10 @@ class ProviderClient(abc.ABC):
 
     async def find_by_job_id(self, job_id: str, *, kind: JobKind) -> TaskUpdate | None:
         """The task we submitted for `job_id`, if the family can look it up; None if not found."""
+        return None
+
+    async def account_balance(self) -> AccountBalance | None:
+        """What is left on the account, where the family has an endpoint for it; None where it has not."""
         return None
 
     @abc.abstractmethod

@@ -21,10 +21,10 @@ from bot.models import (
     TaskUpdate,
 )
 from bot.providers.base import ProviderClient, ProviderError
+from bot.providers.config import HttpConfig
 from bot.providers.http import (
     HttpResponse,
     ProviderHttp,
-    RetryPolicy,
     category_for_http_status,
     failure_category,
     json_object,
@@ -34,7 +34,7 @@ from bot.providers.http import (
     retry_after_seconds,
     safe_message,
 )
-from bot.providers.kling import (
+from bot.providers.kling_shapes import (
     UNEXPECTED,
     build_request_body,
     first_video,
@@ -43,7 +43,7 @@ from bot.providers.kling import (
     settle,
     unwrap_callback,
 )
-from bot.providers.kling import error_category as kling_error_category
+from bot.providers.kling_shapes import error_category as kling_error_category
 
 log = logging.getLogger(__name__)
 
@@ -176,13 +176,13 @@ class GatewayClient(ProviderClient):
         api_key: str,
         *,
         base_url: str = DEFAULT_BASE_URL,
-        retry: RetryPolicy | None = None,
+        http: HttpConfig | None = None,
         session: aiohttp.ClientSession | None = None,
     ) -> None:
         if not api_key:
             raise ValueError("the gateway needs an API key")
         self._api_key = api_key
-        self._http = ProviderHttp(base_url, auth_header=self._authorization, retry=retry, session=session)
+        self._http = ProviderHttp(base_url, auth_header=self._authorization, config=http, session=session)
 
     def __repr__(self) -> str:
         return f"GatewayClient(base_url={self._http.base_url!r})"

@@ -5,16 +5,18 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import random
 import re
 from collections.abc import Awaitable, Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 import aiohttp
+from tenacity import RetryCallState
 
 from bot.models import ErrorCategory
 from bot.providers.base import ProviderError
+from bot.providers.config import HttpConfig
+from bot.retry import retrying
 
 log = logging.getLogger(__name__)
 
@@ -24,22 +26,6 @@ _URL_QUERY = re.compile(r"(https?://[^\s?\"']+)\?[^\s\"']*")
 def redact_url(url: str) -> str:
     """A URL without its query string: signed URLs carry their credential there."""
     return _URL_QUERY.sub(r"\1?…", url)
-
-
-@dataclass(frozen=True, slots=True)
-class RetryPolicy:
-    attempts: int = 4  # total tries, the first included
-    base_delay: float = 0.5  # seconds before the first retry; doubles each time
-    max_delay: float = 8.0
-    total_timeout: float = 60.0  # per HTTP attempt
-
-    def delay(self, attempt: int, retry_after: float | None = None) -> float:
-        """Exponential backoff with full jitter; a provider's Retry-After is honoured as a floor."""
-        ceiling = min(self.max_delay, self.base_delay * (2**attempt))
-        delay = random.uniform(ceiling / 2, ceiling)
-        if retry_after is not None:
-            delay = max(delay, min(retry_after, self.max_delay * 4))
-        return delay
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,13 +48,15 @@ class ProviderHttp:
         base_url: str,
         *,
         auth_header: Callable[[], Awaitable[str] | str] | None = None,
-        retry: RetryPolicy | None = None,
+        config: HttpConfig | None = None,
         session: aiohttp.ClientSession | None = None,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        scrub: Callable[[ProviderError], ProviderError] | None = None,
     ) -> None:
         self.base_url = base_url.rstrip("/")
+        self._scrub = scrub  # applied to every error raised: a family's last word on what may be shown
         self._auth_header = auth_header
-        self.retry = retry or RetryPolicy()
+        self.config = config or HttpConfig()
         self._session = session
         self._own_session = session is None
         self._sleep = sleep
@@ -77,7 +65,9 @@ class ProviderHttp:
     def session(self) -> aiohttp.ClientSession:
         if self._session is None or self._session.closed:
             self._session = aiohttp.ClientSession(
-                timeout=aiohttp.ClientTimeout(total=self.retry.total_timeout, sock_connect=10)
+                timeout=aiohttp.ClientTimeout(
+                    total=self.config.timeout, sock_connect=self.config.connect_timeout
+                )
             )
             self._own_session = True
         return self._session
@@ -118,61 +108,88 @@ class ProviderHttp:
         rate_limited only, for a submit: a refused request started nothing, a lost one may have).
         """
         url = (base_url or self.base_url).rstrip("/") + path
-        attempts = self.retry.attempts if retry else 1
         if retry_on is None:
             retry_on = [category for category in ErrorCategory if category.is_retryable]
-        retryable = frozenset(retry_on)
-        last_error: ProviderError | None = None
-        for attempt in range(attempts):
-            try:
-                response = await self._send(method, url, json_body, params, data, headers)
-            except (aiohttp.ClientError, TimeoutError) as exc:
-                last_error = ProviderError(
-                    ErrorCategory.TRANSIENT,
-                    f"Could not reach the video provider ({type(exc).__name__}).",
-                )
-            else:
-                error = classify(response)
-                if error is None:
-                    return response
-                last_error = error
-            if last_error.category not in retryable or attempt == attempts - 1:
-                break
-            delay = self.retry.delay(attempt, last_error.retry_after)
+        retryable = frozenset(retry_on) if retry else frozenset()
+
+        async def send() -> HttpResponse:
+            response = await self._send(method, url, headers, json=json_body, params=params, data=data)
+            error = classify(response)
+            if error is not None:
+                raise error
+            return response
+
+        return await self.with_retries(
+            f"{method} {redact_url(url)}", send, lambda error: error.category in retryable
+        )
+
+    async def with_retries(
+        self,
+        what: str,
+        send: Callable[[], Awaitable[HttpResponse]],
+        retryable: Callable[[ProviderError], bool],
+    ) -> HttpResponse:
+        """`send()` again while it raises a ProviderError `retryable` accepts, within the retry policy.
+
+        For calls whose retry rule or request body `request()` cannot express itself (a form that
+        must be rebuilt per attempt). A provider's Retry-After is honoured as a floor, up to a cap.
+        """
+        policy = self.config.retry
+        cap = self.config.retry_after_cap
+
+        def should_retry(error: BaseException) -> bool:
+            return isinstance(error, ProviderError) and retryable(error)
+
+        def asked_wait(error: BaseException) -> float | None:
+            wanted = error.retry_after if isinstance(error, ProviderError) else None
+            return None if wanted is None else min(wanted, cap)
+
+        def log_retry(state: RetryCallState) -> None:
+            error = state.outcome.exception() if state.outcome is not None else None
+            category = error.category.value if isinstance(error, ProviderError) else "error"
+            delay = state.next_action.sleep if state.next_action is not None else 0.0
             log.info(
-                "provider call %s %s failed (%s); retry %d/%d in %.2fs",
-                method,
-                redact_url(url),
-                last_error.category.value,
-                attempt + 1,
-                attempts - 1,
+                "provider call %s failed (%s); retry %d/%d in %.2fs",
+                what,
+                category,
+                state.attempt_number,
+                policy.attempts - 1,
                 delay,
             )
-            await self._sleep(delay)
-        assert last_error is not None
-        raise last_error
+
+        try:
+            async for attempt in retrying(
+                policy, retry_on=should_retry, before_sleep=log_retry, min_wait=asked_wait, sleep=self._sleep
+            ):
+                with attempt:
+                    return await send()
+        except ProviderError as error:
+            if self._scrub is None:
+                raise
+            raise self._scrub(error) from None
+        raise AssertionError("retrying() re-raises the last error once the attempts are spent")
 
     async def _send(
-        self,
-        method: str,
-        url: str,
-        json_body: Any,
-        params: Mapping[str, str] | None,
-        data: Any,
-        headers: Mapping[str, str] | None,
+        self, method: str, url: str, headers: Mapping[str, str] | None, **options: Any
     ) -> HttpResponse:
+        """One HTTP exchange; a connection failure or timeout is a transient ProviderError."""
         request_headers = await self._headers(headers)
-        async with self.session.request(
-            method, url, json=json_body, params=params, data=data, headers=request_headers
-        ) as resp:
-            raw = await resp.read()
-            text = raw.decode("utf-8", errors="replace")
-            try:
-                body: Any = json.loads(text) if text else None
-                is_json = text != ""
-            except ValueError:
-                body, is_json = text, False
-            return HttpResponse(resp.status, dict(resp.headers), body, is_json)
+        try:
+            async with self.session.request(method, url, headers=request_headers, **options) as resp:
+                raw = await resp.read()
+                status, response_headers = resp.status, dict(resp.headers)
+        except (aiohttp.ClientError, TimeoutError) as exc:
+            raise ProviderError(
+                ErrorCategory.TRANSIENT,
+                f"Could not reach the video provider ({type(exc).__name__}).",
+            ) from None
+        text = raw.decode("utf-8", errors="replace")
+        try:
+            body: Any = json.loads(text) if text else None
+            is_json = text != ""
+        except ValueError:
+            body, is_json = text, False
+        return HttpResponse(status, response_headers, body, is_json)
 
 
 def retry_after_seconds(headers: Mapping[str, str]) -> float | None:

@@ -8,7 +8,6 @@ module: the body `code` decides success even under HTTP 200 (§4.7); `resultJson
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import hashlib
 import hmac
@@ -34,11 +33,11 @@ from bot.models import (
     TaskStatus,
     TaskUpdate,
 )
-from bot.providers.base import ProviderClient, ProviderError, UnsupportedKind
+from bot.providers.base import AccountBalance, ProviderClient, ProviderError, UnsupportedKind
+from bot.providers.config import HttpConfig
 from bot.providers.http import (
     HttpResponse,
     ProviderHttp,
-    RetryPolicy,
     category_for_http_status,
     redact_url,
     retry_after_seconds,
@@ -47,6 +46,7 @@ from bot.providers.http import (
 log = logging.getLogger(__name__)
 
 CREATE_PATH = "/api/v1/jobs/createTask"
+CREDIT_PATH = "/api/v1/chat/credit"  # kie's "Get Remaining Credits": {"code": 200, "msg", "data": 100}
 QUERY_PATH = "/api/v1/jobs/recordInfo"
 UPLOAD_PATH = "/api/file-stream-upload"
 UPLOAD_FOLDER = "klingbot"
@@ -108,6 +108,8 @@ class KieClient(ProviderClient):
     supported_kinds: ClassVar[frozenset[JobKind]] = frozenset({JobKind.MOTION})
     # Inputs go through kie's own upload API, so the bot does not need a public URL for them.
     needs_input_urls = False
+    # kie counts in credits; warn while a few more clips can still be paid for.
+    default_low_balance = 1000.0
 
     def __init__(
         self,
@@ -117,7 +119,7 @@ class KieClient(ProviderClient):
         upload_base_url: str = "https://kieai.redpandaai.co",
         webhook_hmac_key: str | None = None,
         model: str = "kling-2.6/motion-control",
-        retry: RetryPolicy | None = None,
+        http: HttpConfig | None = None,
         session: aiohttp.ClientSession | None = None,
         clock: Callable[[], float] = time.time,
         signature_max_age: float = 300.0,
@@ -128,7 +130,9 @@ class KieClient(ProviderClient):
         self.model = model
         self.signature_max_age = signature_max_age
         self._clock = clock
-        self._http = ProviderHttp(base_url, auth_header=self._authorization, retry=retry, session=session)
+        self._http = ProviderHttp(
+            base_url, auth_header=self._authorization, config=http, session=session, scrub=self._scrubbed
+        )
 
     def __repr__(self) -> str:
         signed = "on" if self._hmac_key else "off"
@@ -192,7 +196,7 @@ class KieClient(ProviderClient):
         def refused(error: ProviderError) -> bool:
             return error.category is ErrorCategory.RATE_LIMITED or error.code == 455
 
-        return await self._with_retries("createTask", send, refused)
+        return await self._http.with_retries("kie createTask", send, refused)
 
     async def _upload(self, media: MediaInput, job_id: str, role: str) -> str:
         """Stream one input to kie's File Upload API (§4.5) and return the URL kie can fetch it from."""
@@ -211,7 +215,10 @@ class KieClient(ProviderClient):
                 "POST", UPLOAD_PATH, classify=_classify, data=form, base_url=self.upload_base_url, retry=False
             )
 
-        response = await self._with_retries("upload", send, lambda error: error.category.is_retryable)
+        def transient(error: ProviderError) -> bool:
+            return error.category.is_retryable
+
+        response = await self._http.with_retries("kie upload", send, transient)
         data = _data(response.body)
         # §4.5 [C]: the reference pages name it downloadUrl, the quickstart fileUrl.
         url = _first_str(data, "downloadUrl", "fileUrl") if data is not None else None
@@ -219,38 +226,14 @@ class KieClient(ProviderClient):
             raise ProviderError(ErrorCategory.TRANSIENT, _UNREADABLE, http_status=response.status)
         return url
 
-    async def _with_retries(
-        self,
-        what: str,
-        send: Callable[[], Awaitable[HttpResponse]],
-        retryable: Callable[[ProviderError], bool],
-    ) -> HttpResponse:
-        """ProviderHttp's backoff, for calls whose retry rule or request body it cannot handle itself."""
-        policy = self._http.retry
-        for attempt in range(policy.attempts):
-            try:
-                return await send()
-            except ProviderError as exc:
-                if not retryable(exc) or attempt == policy.attempts - 1:
-                    raise self._scrubbed(exc) from None
-                delay = policy.delay(attempt, exc.retry_after)
-                log.info(
-                    "kie %s failed (%s); retry %d in %.2fs", what, exc.category.value, attempt + 1, delay
-                )
-                await asyncio.sleep(delay)
-        raise AssertionError("RetryPolicy.attempts must be at least 1")
-
     # ---- query ---------------------------------------------------------------------------------
 
     async def query(self, task_id: str, *, kind: JobKind) -> TaskUpdate:
         if kind not in self.supported_kinds:
             raise UnsupportedKind("kie.ai", kind)
-        try:
-            response = await self._http.request(
-                "GET", QUERY_PATH, classify=_classify_query, params={"taskId": task_id}
-            )
-        except ProviderError as exc:
-            raise self._scrubbed(exc) from None
+        response = await self._http.request(
+            "GET", QUERY_PATH, classify=_classify_query, params={"taskId": task_id}
+        )
         data = _data(response.body)
         try:
             if data is None:
@@ -259,6 +242,14 @@ class KieClient(ProviderClient):
         except ValueError:
             # A task record kie cannot describe yet (or a proxy's page): poll again later.
             raise ProviderError(ErrorCategory.TRANSIENT, _UNREADABLE, http_status=response.status) from None
+
+    async def account_balance(self) -> AccountBalance:
+        """The account's remaining credits (kie's common API, GET /api/v1/chat/credit)."""
+        response = await self._http.request("GET", CREDIT_PATH, classify=_classify)
+        credits = response.body.get("data") if isinstance(response.body, Mapping) else None
+        if isinstance(credits, bool) or not isinstance(credits, int | float):
+            raise ProviderError(ErrorCategory.TRANSIENT, _UNREADABLE, http_status=response.status)
+        return AccountBalance(remaining=float(credits), unit="credits")
 
     # ---- callbacks -----------------------------------------------------------------------------
 

@@ -13,11 +13,12 @@ from typing import Any
 from aiohttp import web
 
 from bot.models import MediaInput
-from bot.providers.http import RetryPolicy
+from bot.providers.config import HttpConfig
+from bot.retry import RetryPolicy
 from tests.support.media import make_image, make_video
 
 # Retries happen, but never wait: the delay ceiling is zero (Retry-After included).
-NO_WAIT = RetryPolicy(attempts=3, base_delay=0.0, max_delay=0.0, total_timeout=10.0)
+NO_WAIT = HttpConfig(retry=RetryPolicy(attempts=3, first_delay=0.0, max_delay=0.0), timeout=10.0)
 
 
 class _LoopbackServer:

@@ -49,7 +49,7 @@ async def fake() -> AsyncIterator[AceDataFake]:
 
 @pytest.fixture
 async def client(fake: AceDataFake) -> AsyncIterator[AceDataClient]:
-    api = AceDataClient(KEY, base_url=fake.base_url, retry=NO_WAIT)
+    api = AceDataClient(KEY, base_url=fake.base_url, http=NO_WAIT)
     yield api
     await api.close()
 
@@ -417,12 +417,12 @@ async def test_error_table(
     assert caught.value.category is category
     assert caught.value.http_status == status and caught.value.code == code
     # A submit is retried only when it was refused for its rate; anything else could double a task.
-    expected_attempts = NO_WAIT.attempts if category is ErrorCategory.RATE_LIMITED else 1
+    expected_attempts = NO_WAIT.retry.attempts if category is ErrorCategory.RATE_LIMITED else 1
     assert len(fake.requests_to("/kling/motion")) == expected_attempts
 
 
 async def test_real_auth_failures(fake: AceDataFake, inputs: InputServer) -> None:
-    wrong = AceDataClient("not-the-key", base_url=fake.base_url, retry=NO_WAIT)
+    wrong = AceDataClient("not-the-key", base_url=fake.base_url, http=NO_WAIT)
     with pytest.raises(ProviderError) as caught:
         await wrong.submit(motion(inputs), job_id="j", callback_url=None)
     await wrong.close()
@@ -449,7 +449,7 @@ async def test_unknown_task_id(client: AceDataClient) -> None:
 async def test_malformed_query_bodies_raise_provider_errors(
     client: AceDataClient, fake: AceDataFake, body: Any
 ) -> None:
-    fake.fail_next("/kling/tasks", 200, body, times=NO_WAIT.attempts)
+    fake.fail_next("/kling/tasks", 200, body, times=NO_WAIT.retry.attempts)
     with pytest.raises(ProviderError) as caught:
         await client.query("t", kind=JobKind.MOTION)
     assert caught.value.category is ErrorCategory.TRANSIENT
@@ -473,7 +473,7 @@ async def test_odd_records_still_give_well_formed_updates(
 
 @pytest.mark.parametrize("body", [{"items": "x"}, {"count": 0}, []])
 async def test_malformed_batch_bodies(client: AceDataClient, fake: AceDataFake, body: Any) -> None:
-    fake.fail_next("/kling/tasks", 200, body, times=NO_WAIT.attempts)
+    fake.fail_next("/kling/tasks", 200, body, times=NO_WAIT.retry.attempts)
     with pytest.raises(ProviderError):
         await client.query_many(["a", "b"], kind=JobKind.MOTION)
 
@@ -490,6 +490,11 @@ async def test_submit_reads_a_nested_task_id(
 ) -> None:
     fake.fail_next("/kling/motion", 200, {"success": True, "data": {"task_id": "nested-id"}})
     assert await client.submit(motion(inputs), job_id="j", callback_url=None) == "nested-id"
+
+
+async def test_there_is_no_balance_endpoint(client: AceDataClient, fake: AceDataFake) -> None:
+    assert await client.account_balance() is None
+    assert fake.requests == []
 
 
 # ---- secrets ------------------------------------------------------------------------------------

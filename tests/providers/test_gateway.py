@@ -49,7 +49,7 @@ async def fake() -> AsyncIterator[GatewayFake]:
 
 @pytest.fixture
 async def client(fake: GatewayFake) -> AsyncIterator[GatewayClient]:
-    api = GatewayClient(KEY, base_url=fake.base_url, retry=NO_WAIT)
+    api = GatewayClient(KEY, base_url=fake.base_url, http=NO_WAIT)
     yield api
     await api.close()
 
@@ -254,7 +254,7 @@ async def test_unknown_status_from_the_api(client: GatewayClient, fake: GatewayF
     [{"code": "success", "data": {"task_id": "7"}}, {"code": 0, "data": []}, {"foo": 1}, [], "ok"],
 )
 async def test_malformed_query_bodies(client: GatewayClient, fake: GatewayFake, body: Any) -> None:
-    fake.fail_next("/v1/video/generations/", 200, body, times=NO_WAIT.attempts)
+    fake.fail_next("/v1/video/generations/", 200, body, times=NO_WAIT.retry.attempts)
     with pytest.raises(ProviderError) as caught:
         await client.query("7", kind=JobKind.MOTION)
     assert caught.value.category is ErrorCategory.TRANSIENT
@@ -333,7 +333,7 @@ async def test_error_table(
     with pytest.raises(ProviderError) as caught:
         await client.submit(TextToVideoRequest(prompt="p"), job_id="j", callback_url=None)
     assert caught.value.category is ErrorCategory(category) and caught.value.http_status == status
-    expected_attempts = NO_WAIT.attempts if caught.value.category is ErrorCategory.RATE_LIMITED else 1
+    expected_attempts = NO_WAIT.retry.attempts if caught.value.category is ErrorCategory.RATE_LIMITED else 1
     assert len(fake.requests) == expected_attempts
 
 
@@ -348,7 +348,7 @@ async def test_real_gateway_refusals(client: GatewayClient, fake: GatewayFake) -
         await client.query("404404", kind=JobKind.MOTION)
     assert (caught.value.category, caught.value.code) == (ErrorCategory.INVALID_REQUEST, "task_not_exist")
     # A wrong key.
-    wrong = GatewayClient("sk-wrong", base_url=fake.base_url, retry=NO_WAIT)
+    wrong = GatewayClient("sk-wrong", base_url=fake.base_url, http=NO_WAIT)
     with pytest.raises(ProviderError) as caught:
         await wrong.query("1", kind=JobKind.MOTION)
     await wrong.close()
@@ -385,6 +385,11 @@ async def test_queries_retry_transient_errors(client: GatewayClient, fake: Gatew
     )
     assert (await client.query(task_id, kind=JobKind.TEXT2VIDEO)).status is TaskStatus.QUEUED
     assert len(fake.requests_to("/v1/video/generations/")) == 2
+
+
+async def test_there_is_no_balance_endpoint(client: GatewayClient, fake: GatewayFake) -> None:
+    assert await client.account_balance() is None
+    assert fake.requests == []
 
 
 # ---- secrets ------------------------------------------------------------------------------------

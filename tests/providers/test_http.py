@@ -13,10 +13,10 @@ from aiohttp import web
 
 from bot.models import ErrorCategory
 from bot.providers.base import ProviderError
+from bot.providers.config import HttpConfig
 from bot.providers.http import (
     HttpResponse,
     ProviderHttp,
-    RetryPolicy,
     category_for_http_status,
     failure_category,
     json_object,
@@ -26,9 +26,11 @@ from bot.providers.http import (
     retry_after_seconds,
     safe_message,
 )
+from bot.retry import RetryPolicy
 from tests.providers import log_texts
 
-POLICY = RetryPolicy(attempts=4, base_delay=0.5, max_delay=8.0, total_timeout=5.0)
+RETRY = RetryPolicy(attempts=4, first_delay=0.5, max_delay=8.0)
+POLICY = HttpConfig(retry=RETRY, timeout=5.0)
 
 
 def classify(response: HttpResponse) -> ProviderError | None:
@@ -91,7 +93,7 @@ def sleeps() -> Sleeps:
 
 
 async def make(base_url: str, sleeps: Sleeps, **kwargs: Any) -> ProviderHttp:
-    return ProviderHttp(base_url, retry=kwargs.pop("retry", POLICY), sleep=sleeps, **kwargs)
+    return ProviderHttp(base_url, config=kwargs.pop("config", POLICY), sleep=sleeps, **kwargs)
 
 
 async def test_rate_limit_then_success_is_retried_with_backoff(
@@ -106,7 +108,8 @@ async def test_rate_limit_then_success_is_retried_with_backoff(
         await http.close()
     assert response.body == {"done": True}
     assert len(server.seen) == 2
-    assert len(sleeps.delays) == 1 and 0.25 <= sleeps.delays[0] <= 0.5
+    # Full jitter: anywhere between nothing and the first bound.
+    assert len(sleeps.delays) == 1 and 0.0 <= sleeps.delays[0] <= 0.5
 
 
 async def test_transient_errors_are_bounded(script: tuple[Script, str], sleeps: Sleeps) -> None:
@@ -118,12 +121,13 @@ async def test_transient_errors_are_bounded(script: tuple[Script, str], sleeps: 
         await http.request("POST", "/x", classify=classify, json_body={"a": 1})
     await http.close()
     assert caught.value.category is ErrorCategory.TRANSIENT
-    assert len(server.seen) == POLICY.attempts
-    assert len(sleeps.delays) == POLICY.attempts - 1
-    # Exponential ceilings 0.5, 1, 2 with jitter in the upper half of each.
-    for attempt, delay in enumerate(sleeps.delays):
-        ceiling = min(POLICY.max_delay, POLICY.base_delay * 2**attempt)
-        assert ceiling / 2 <= delay <= ceiling
+    assert len(server.seen) == RETRY.attempts
+    assert len(sleeps.delays) == RETRY.attempts - 1
+    # Exponential ceilings 0.5, 1, 2 with full jitter below each.
+    assert [RETRY.delay_bound(n) for n in (1, 2, 3)] == [0.5, 1.0, 2.0]
+    for retry_number, delay in enumerate(sleeps.delays, start=1):
+        ceiling = min(RETRY.max_delay, RETRY.first_delay * 2 ** (retry_number - 1))
+        assert 0.0 <= delay <= ceiling
 
 
 def closed_port() -> int:
@@ -135,13 +139,13 @@ def closed_port() -> int:
 
 
 async def test_connection_errors_are_retried_then_transient(sleeps: Sleeps) -> None:
-    http = ProviderHttp(f"http://127.0.0.1:{closed_port()}", retry=POLICY, sleep=sleeps)
+    http = ProviderHttp(f"http://127.0.0.1:{closed_port()}", config=POLICY, sleep=sleeps)
     with pytest.raises(ProviderError) as caught:
         await http.request("GET", "/x", classify=classify)
     await http.close()
     assert caught.value.category is ErrorCategory.TRANSIENT
     assert "ClientConnectorError" in caught.value.message
-    assert len(sleeps.delays) == POLICY.attempts - 1
+    assert len(sleeps.delays) == RETRY.attempts - 1
 
 
 @pytest.mark.parametrize(
@@ -232,16 +236,23 @@ async def test_retry_logs_carry_no_query_strings(
     assert all("s3cr3t" not in text for text in log_texts(caplog.records))
 
 
-def test_jitter_spreads_delays() -> None:
+async def test_jitter_spreads_delays(sleeps: Sleeps) -> None:
+    """Full jitter: waits spread over the whole range below the bound, none above it."""
+    flat = HttpConfig(retry=RetryPolicy(attempts=21, first_delay=2.0, max_delay=2.0), timeout=5.0)
+    http = ProviderHttp(f"http://127.0.0.1:{closed_port()}", config=flat, sleep=sleeps)
     rng_state = random.getstate()
     random.seed(7)
     try:
-        delays = {round(POLICY.delay(2), 6) for _ in range(20)}
+        with pytest.raises(ProviderError):
+            await http.request("GET", "/x", classify=classify)
     finally:
         random.setstate(rng_state)
+        await http.close()
+    delays = {round(d, 6) for d in sleeps.delays}
     assert len(delays) > 10
-    assert all(1.0 <= d <= 2.0 for d in delays)
-    assert POLICY.delay(30) <= POLICY.max_delay
+    assert all(0.0 <= d <= 2.0 for d in delays)
+    assert min(delays) < 1.0 < max(delays)  # below the upper half too, unlike "equal jitter"
+    assert RETRY.delay_bound(30) <= RETRY.max_delay
 
 
 def test_helpers() -> None:

@@ -23,9 +23,10 @@ from bot.models import (
     TaskStatus,
     TextToVideoRequest,
 )
-from bot.providers.base import ProviderError, UnsupportedKind
-from bot.providers.http import RetryPolicy
+from bot.providers.base import AccountBalance, ProviderError, UnsupportedKind
+from bot.providers.config import HttpConfig
 from bot.providers.kie import KieClient, sign_callback
+from bot.retry import RetryPolicy
 from tests.fakes.providers.kie import NO_ACCESS, FakeKie, sign, validate_create
 from tests.support.media import make_image, make_video
 
@@ -33,8 +34,8 @@ API_KEY = "kie-live-0123456789abcdef"
 HMAC_KEY = "hmac-0123456789abcdef"
 IMAGE = make_image(512, 512)
 VIDEO = make_video(3.0, 320, 240)
-FAST = RetryPolicy(attempts=3, base_delay=0.0, max_delay=0.0, total_timeout=10.0)
-ONCE = RetryPolicy(attempts=1, base_delay=0.0, max_delay=0.0, total_timeout=10.0)
+FAST = HttpConfig(retry=RetryPolicy(attempts=3, first_delay=0.0, max_delay=0.0), timeout=10.0)
+ONCE = HttpConfig(retry=RetryPolicy(attempts=1, first_delay=0.0, max_delay=0.0), timeout=10.0)
 
 
 def motion(**options: Any) -> MotionRequest:
@@ -97,12 +98,12 @@ async def receiver() -> AsyncIterator[Receiver]:
     await endpoint.stop()
 
 
-def client_for(fake: FakeKie, *, retry: RetryPolicy = FAST, **options: Any) -> KieClient:
+def client_for(fake: FakeKie, *, http: HttpConfig = FAST, **options: Any) -> KieClient:
     return KieClient(
         options.pop("api_key", API_KEY),
         base_url=fake.base_url,
         upload_base_url=fake.base_url,
-        retry=retry,
+        http=http,
         **options,
     )
 
@@ -266,6 +267,36 @@ async def test_uploads_are_retried_and_resend_the_same_bytes(fake: FakeKie, clie
     assert [u.data for u in fake.upload_log] == [IMAGE, VIDEO]
 
 
+# ---- account balance --------------------------------------------------------------------------------
+
+
+async def test_balance_is_the_accounts_remaining_credits(client: KieClient, fake: FakeKie) -> None:
+    fake.credits = 840
+    assert await client.account_balance() == AccountBalance(remaining=840.0, unit="credits")
+    (asked,) = fake.requests_to("/api/v1/chat/credit", "GET")
+    assert asked.headers["Authorization"] == f"Bearer {API_KEY}"
+
+
+@pytest.mark.parametrize("http_200_errors", [False, True])
+async def test_balance_with_a_wrong_key_is_an_auth_error(
+    make_client: ClientFactory, http_200_errors: bool
+) -> None:
+    fake = await started(FakeKie(API_KEY, auto=False, http_200_errors=http_200_errors))
+    try:
+        with pytest.raises(ProviderError) as caught:
+            await make_client(fake, api_key="kie-wrong-key").account_balance()
+    finally:
+        await fake.stop()
+    assert caught.value.category is ErrorCategory.AUTH and caught.value.code == 401
+
+
+async def test_balance_in_an_unreadable_answer_is_transient(client: KieClient, fake: FakeKie) -> None:
+    fake.fail_next("/api/v1/chat/credit", 200, {"code": 200, "msg": "success", "data": None})
+    with pytest.raises(ProviderError) as caught:
+        await client.account_balance()
+    assert caught.value.category is ErrorCategory.TRANSIENT
+
+
 # ---- kinds kie does not offer -----------------------------------------------------------------------
 
 
@@ -319,7 +350,7 @@ async def test_create_task_codes_map_to_categories(
 ) -> None:
     fake.http_200_errors = http_200
     fake.fail_next_code("createTask", code, f"kie says {code}")
-    kie = make_client(fake, retry=ONCE)
+    kie = make_client(fake, http=ONCE)
     with pytest.raises(ProviderError) as caught:
         await kie.submit(motion(), job_id="j", callback_url=None)
     error = caught.value
@@ -335,7 +366,7 @@ async def test_record_info_codes_map_to_categories(
 ) -> None:
     fake.http_200_errors = http_200
     fake.fail_next_code("recordInfo", code)
-    kie = make_client(fake, retry=ONCE)
+    kie = make_client(fake, http=ONCE)
     with pytest.raises(ProviderError) as caught:
         await kie.query("task_x", kind=JobKind.MOTION)
     # The id came from kie itself, so a 404 on the query is a record that is not visible yet.
@@ -400,7 +431,7 @@ async def test_an_unknown_code_falls_back_to_its_http_class(
 
 async def test_rate_limit_keeps_retry_after(fake: FakeKie, make_client: ClientFactory) -> None:
     fake.fail_next("createTask", 429, {"code": 429, "msg": "slow down"}, headers={"Retry-After": "7"})
-    kie = make_client(fake, retry=ONCE)
+    kie = make_client(fake, http=ONCE)
     with pytest.raises(ProviderError) as caught:
         await kie.submit(motion(), job_id="j", callback_url=None)
     assert (caught.value.category, caught.value.retry_after) == (ErrorCategory.RATE_LIMITED, 7.0)
@@ -437,7 +468,7 @@ async def test_queries_are_retried_on_transient_errors(fake_200: FakeKie, make_c
 
 
 async def test_an_unknown_task_id_is_not_found_on_the_fake(fake: FakeKie, make_client: ClientFactory) -> None:
-    kie = make_client(fake, retry=ONCE)
+    kie = make_client(fake, http=ONCE)
     with pytest.raises(ProviderError) as caught:
         await kie.query("task_never_made", kind=JobKind.MOTION)
     assert (caught.value.code, caught.value.category) == (404, ErrorCategory.TRANSIENT)

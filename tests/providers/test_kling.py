@@ -22,7 +22,7 @@ from bot.models import (
     TaskStatus,
     TextToVideoRequest,
 )
-from bot.providers.base import ProviderError
+from bot.providers.base import AccountBalance, ProviderError
 from bot.providers.kling import KlingClient
 from tests.fakes.providers.kling import KlingFake
 from tests.providers import NO_WAIT, CallbackSink, InputServer, assert_no_secrets, inline_image, log_texts
@@ -73,7 +73,7 @@ async def fake(clock: Clock) -> AsyncIterator[KlingFake]:
 
 @pytest.fixture
 async def client(fake: KlingFake, clock: Clock) -> AsyncIterator[KlingClient]:
-    api = KlingClient(AK, SK, base_url=fake.base_url, retry=NO_WAIT, clock=clock)
+    api = KlingClient(AK, SK, base_url=fake.base_url, http=NO_WAIT, clock=clock)
     yield api
     await api.close()
 
@@ -126,7 +126,7 @@ async def test_the_fake_verifies_the_jwt(
     fake: KlingFake, clock: Clock, access_key: str, secret_key: str, skew: float, code: int
 ) -> None:
     api = KlingClient(
-        access_key, secret_key, base_url=fake.base_url, retry=NO_WAIT, clock=lambda: clock.now + skew
+        access_key, secret_key, base_url=fake.base_url, http=NO_WAIT, clock=lambda: clock.now + skew
     )
     with pytest.raises(ProviderError) as caught:
         await api.query("1", kind=JobKind.MOTION)
@@ -350,7 +350,7 @@ async def test_success_without_video_is_a_failure(client: KlingClient, fake: Kli
     ],
 )
 async def test_malformed_query_bodies(client: KlingClient, fake: KlingFake, body: Any) -> None:
-    fake.fail_next("/v1/videos/", 200, body, times=NO_WAIT.attempts)
+    fake.fail_next("/v1/videos/", 200, body, times=NO_WAIT.retry.attempts)
     with pytest.raises(ProviderError) as caught:
         await client.query("5", kind=JobKind.MOTION)
     assert caught.value.category is ErrorCategory.TRANSIENT
@@ -446,7 +446,7 @@ async def test_error_table(
     with pytest.raises(ProviderError) as caught:
         await client.submit(TextToVideoRequest(prompt="p"), job_id="j", callback_url=None)
     assert (caught.value.category, caught.value.code, caught.value.http_status) == (category, code, status)
-    expected_attempts = NO_WAIT.attempts if category is ErrorCategory.RATE_LIMITED else 1
+    expected_attempts = NO_WAIT.retry.attempts if category is ErrorCategory.RATE_LIMITED else 1
     assert len(fake.requests) == expected_attempts
 
 
@@ -465,6 +465,42 @@ async def test_queries_retry_server_errors(client: KlingClient, fake: KlingFake)
     task_id = await client.submit(TextToVideoRequest(prompt="p"), job_id="j", callback_url=None)
     fake.fail_next("/v1/videos/text2video/", 500, {"code": 5000, "message": "internal error"})
     assert (await client.query(task_id, kind=JobKind.TEXT2VIDEO)).status is TaskStatus.QUEUED
+
+
+# ---- account balance ----------------------------------------------------------------------------
+
+
+async def test_balance_counts_the_units_left_in_online_resource_packs(
+    client: KlingClient, fake: KlingFake, clock: Clock
+) -> None:
+    balance = await client.account_balance()
+    assert balance == AccountBalance(remaining=742.5, unit="units")  # runOut and expired packs excluded
+    (asked,) = fake.requests_to("/account/costs", "GET")
+    end = int(clock.now * 1000)
+    assert asked.query == {"start_time": str(end - 400 * 86_400_000), "end_time": str(end)}
+    assert fake.auth_failures == []
+
+
+async def test_balance_leaves_out_packs_bought_before_the_window(
+    client: KlingClient, fake: KlingFake, clock: Clock
+) -> None:
+    fake.resource_packs[0]["purchase_time"] = int(clock.now * 1000) - 500 * 86_400_000
+    assert await client.account_balance() == AccountBalance(remaining=0.0, unit="units")
+
+
+async def test_balance_with_wrong_keys_is_an_auth_error(fake: KlingFake, clock: Clock) -> None:
+    api = KlingClient(AK, "wrong-secret", base_url=fake.base_url, http=NO_WAIT, clock=clock)
+    with pytest.raises(ProviderError) as caught:
+        await api.account_balance()
+    await api.close()
+    assert caught.value.category is ErrorCategory.AUTH and caught.value.code == 1002
+
+
+async def test_balance_in_an_unreadable_answer_is_transient(client: KlingClient, fake: KlingFake) -> None:
+    fake.fail_next("/account/costs", 200, {"code": 0, "message": "SUCCEED", "data": {}})
+    with pytest.raises(ProviderError) as caught:
+        await client.account_balance()
+    assert caught.value.category is ErrorCategory.TRANSIENT
 
 
 # ---- secrets ------------------------------------------------------------------------------------

@@ -8,6 +8,8 @@ Follows providers.md §4. Where the docs are silent the fake makes a choice and 
   §4.7 says some deployments show.
 One server plays both hosts (api.kie.ai and the upload host); uploaded files are served back under
 /_files/, and result URLs carry a signature-like query string, as CDN links do.
+GET /api/v1/chat/credit answers the account's `credits` the way kie's "Get Remaining Credits" does
+(docs.kie.ai/common-api/get-account-credits): {"code": 200, "msg": "success", "data": <number>}.
 """
 
 from __future__ import annotations
@@ -84,11 +86,13 @@ class FakeKie(FakeProvider):
         self.upload_log: list[UploadedFile] = []  # every upload, in order
         self.raw_states: dict[str, str] = {}  # task id -> a state word to report instead
         self.input_fetch_errors: dict[str, str] = {}  # task id -> why its inputs could not be fetched
+        self.credits: float = 2510330  # what GET /api/v1/chat/credit reports
 
     def routes(self) -> list[web.RouteDef]:
         return [
             web.post("/api/v1/jobs/createTask", self._create_task),
             web.get("/api/v1/jobs/recordInfo", self._record_info),
+            web.get("/api/v1/chat/credit", self._credit),
             web.post("/api/file-stream-upload", self._upload_stream),
             web.post("/api/file-base64-upload", self._upload_base64),
             web.post("/api/file-url-upload", self._upload_url),
@@ -176,6 +180,11 @@ class FakeKie(FakeProvider):
             return self.error(404, "Task not found")  # [I]
         # §4.2 [C]: this endpoint's example says `message`, not `msg`.
         return web.json_response({"code": 200, "message": "success", "data": self.record(task, query=True)})
+
+    async def _credit(self, request: web.Request) -> web.Response:
+        if not self._authorized(request):
+            return self.error(401, NO_ACCESS)
+        return web.json_response({"code": 200, "msg": "success", "data": self.credits})
 
     def record(self, task: FakeTask, *, query: bool) -> dict[str, Any]:
         """The task record shared by recordInfo (§4.2) and callbacks (§4.3)."""

@@ -8,6 +8,9 @@
 - GET /v1/videos/<kind>/{task_id or external_task_id}: the `{code, message, request_id, data}` envelope.
 - Callbacks: the bare task object (§2.5); `callback_on_every_status=True` also posts `processing`,
   `wrapped_callbacks=True` posts the {code, data} variant one summary shows.
+- GET /account/costs?start_time=<ms>&end_time=<ms> (Kling's account information inquiry, outside
+  providers.md): the envelope with data {code, msg, resource_pack_subscribe_infos: [...]}, listing the
+  `resource_packs` bought inside the window; a missing or malformed time answers 400 with 1201.
 
 Guesses, marked [I] in providers.md terms: an unknown task answers 404 with code 1203, a reused
 external_task_id answers 400 with 1201, an input that cannot be downloaded answers 400 with 1201.
@@ -262,6 +265,23 @@ async def read_object(request: web.Request) -> dict[str, Any] | None:
     return body if isinstance(body, dict) else None
 
 
+def resource_pack(
+    name: str, *, total: float, remaining: float, status: str, bought_ms: int
+) -> dict[str, Any]:
+    """One entry of /account/costs, valid for a year from its purchase."""
+    return {
+        "resource_pack_name": name,
+        "resource_pack_id": uuid.uuid4().hex,
+        "resource_pack_type": "decreasing_total",
+        "total_quantity": total,
+        "remaining_quantity": remaining,
+        "purchase_time": bought_ms,
+        "effective_time": bought_ms,
+        "invalid_time": bought_ms + 365 * 86_400_000,
+        "status": status,
+    }
+
+
 class KlingFake(FakeProvider):
     name = "kling"
 
@@ -282,11 +302,18 @@ class KlingFake(FakeProvider):
         self.callback_on_every_status = callback_on_every_status
         self.wrapped_callbacks = wrapped_callbacks
         self.auth_failures: list[int] = []  # the 10xx codes answered, in order
+        bought = int(clock() * 1000) - 30 * 86_400_000  # a month ago
+        self.resource_packs: list[dict[str, Any]] = [
+            resource_pack("Video 1000 units", total=1000, remaining=742.5, status="online", bought_ms=bought),
+            resource_pack("Video 100 units", total=100, remaining=0, status="runOut", bought_ms=bought),
+            resource_pack("Trial 50 units", total=50, remaining=50, status="expired", bought_ms=bought),
+        ]
 
     def routes(self) -> list[web.RouteDef]:
         return [
             web.post("/v1/videos/{kind}", self._create),
             web.get("/v1/videos/{kind}/{task_id}", self._query),
+            web.get("/account/costs", self._account_costs),
         ]
 
     def next_kling_id(self) -> str:
@@ -369,6 +396,17 @@ class KlingFake(FakeProvider):
         if task is None:
             return error_response(KlingApiError(404, 1203, "task not found"))
         return web.json_response(envelope(self.task_object(task)))
+
+    async def _account_costs(self, request: web.Request) -> web.Response:
+        denied = self.check_auth(request)
+        if denied is not None:
+            return error_response(denied)
+        try:
+            start, end = int(request.query["start_time"]), int(request.query["end_time"])
+        except (KeyError, ValueError):
+            return error_response(invalid("start_time/end_time", "must be Unix times in milliseconds"))
+        packs = [p for p in self.resource_packs if start <= p["purchase_time"] <= end]
+        return web.json_response(envelope({"code": 0, "msg": "", "resource_pack_subscribe_infos": packs}))
 
     def find(self, kind: str, task_or_external_id: str) -> FakeTask | None:
         for task in self.tasks.values():

@@ -1,0 +1,234 @@
+"""Kling's request and response shapes (providers.md §2), shared by the official API client and the
+gateways that proxy it (§3): request bodies, task-object reading, and the error-code table.
+"""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import Mapping
+from typing import Any
+
+from bot.models import (
+    CameraControl,
+    ErrorCategory,
+    ExtendRequest,
+    GenerationRequest,
+    ImageToVideoRequest,
+    JobKind,
+    MediaInput,
+    MotionRequest,
+    TaskStatus,
+    TaskUpdate,
+    TextToVideoRequest,
+)
+from bot.providers.base import ProviderError
+from bot.providers.http import (
+    category_for_http_status,
+    failure_category,
+    json_object,
+    json_text,
+    json_url,
+    parse_seconds,
+    safe_message,
+)
+
+# The path segment of each kind: POST /v1/videos/<segment>, GET /v1/videos/<segment>/{id} (§2.3, §2.4).
+ENDPOINTS: dict[JobKind, str] = {
+    JobKind.MOTION: "motion-control",
+    JobKind.TEXT2VIDEO: "text2video",
+    JobKind.IMAGE2VIDEO: "image2video",
+    JobKind.EXTEND: "video-extend",
+}
+
+# §2.5: submitted, processing, succeed (sic), failed. Anything else counts as still running.
+TASK_STATUSES: dict[str, TaskStatus] = {
+    "submitted": TaskStatus.QUEUED,
+    "processing": TaskStatus.PROCESSING,
+    "succeed": TaskStatus.SUCCEEDED,
+    "failed": TaskStatus.FAILED,
+}
+
+CAMERA_AXES = ("horizontal", "vertical", "pan", "tilt", "roll", "zoom")
+
+UNEXPECTED = "The video provider sent a response the bot could not read."
+NO_VIDEO = "The provider reported success but sent no video."
+GENERATION_FAILED = "The video generation failed."
+
+
+def error_category(code: int | None, http_status: int) -> ErrorCategory:
+    """§2.6, by the body's numeric code first; the HTTP status only when the code is unknown.
+
+    The 11xx codes come with HTTP 429 but are account states, not rate limits: retrying cannot help.
+    1100 ("account exception") is a suspended or flagged account the operator must sort out with
+    Kling, so it is `auth`; 1101 (postpaid account in arrears) and 1102 (resource pack depleted or
+    expired) both mean "pay Kling", so they are `insufficient_credits`.
+    """
+    if code is not None:
+        if 1000 <= code <= 1004 or code in (1100, 1103, 1304):
+            return ErrorCategory.AUTH
+        if code in (1101, 1102):
+            return ErrorCategory.INSUFFICIENT_CREDITS
+        if 1200 <= code <= 1203:
+            return ErrorCategory.INVALID_REQUEST
+        if code in (1300, 1301):
+            return ErrorCategory.CONTENT_POLICY
+        if code in (1302, 1303):
+            return ErrorCategory.RATE_LIMITED
+        if 5000 <= code <= 5002:
+            return ErrorCategory.TRANSIENT
+    return category_for_http_status(http_status)
+
+
+def numeric_code(value: Any) -> int | None:
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, str) and value.strip().lstrip("-").isdigit():
+        return int(value)
+    return None
+
+
+# ---- request bodies ---------------------------------------------------------------------------
+
+
+def media_reference(media: MediaInput) -> str:
+    """A URL when the bot has one, else the raw base64 of the bytes, without a data: prefix (§2.3)."""
+    return media.url if media.url else base64.b64encode(media.data).decode("ascii")
+
+
+def media_url(media: MediaInput, what: str) -> str:
+    """Videos cannot be sent inline: the provider must be able to fetch them (§5)."""
+    if not media.url:
+        raise ProviderError(
+            ErrorCategory.INVALID_REQUEST,
+            f"The video provider needs a link it can download the {what} from, and the bot has none. "
+            "The operator must set PUBLIC_BASE_URL.",
+        )
+    return media.url
+
+
+def camera_control_body(camera: CameraControl) -> dict[str, Any]:
+    """§2.4: `config` only with `simple`, all six axes present, the unset ones at zero."""
+    body: dict[str, Any] = {"type": camera.type}
+    if camera.type == "simple" and camera.config:
+        body["config"] = {axis: float(camera.config.get(axis, 0.0)) for axis in CAMERA_AXES}
+    return body
+
+
+def put_fields(body: dict[str, Any], **fields: Any) -> None:
+    """Add the fields that are set; omit the rest so the provider applies its own defaults."""
+    body.update({key: value for key, value in fields.items() if value is not None and value != ""})
+
+
+def build_request_body(
+    request: GenerationRequest, *, job_id: str | None, callback_url: str | None
+) -> tuple[str, dict[str, Any]]:
+    """The endpoint segment and the JSON body of a Kling submit (§2.3, §2.4)."""
+    body: dict[str, Any]
+    if isinstance(request, MotionRequest):
+        body = {
+            "image_url": media_reference(request.image),
+            "video_url": media_url(request.video, "reference video"),
+            "character_orientation": request.orientation,
+            "mode": request.mode,
+            "keep_original_sound": "yes" if request.keep_sound else "no",
+        }
+        put_fields(body, prompt=request.prompt, model_name=request.model)
+    elif isinstance(request, TextToVideoRequest):
+        body = {
+            "prompt": request.prompt,
+            "mode": request.mode,
+            "aspect_ratio": request.aspect_ratio,
+            "duration": str(request.duration),  # a string on this API (§2.4)
+        }
+        put_fields(
+            body,
+            model_name=request.model,
+            negative_prompt=request.negative_prompt,
+            cfg_scale=request.cfg_scale,
+        )
+        if request.camera is not None:
+            body["camera_control"] = camera_control_body(request.camera)
+    elif isinstance(request, ImageToVideoRequest):
+        body = {
+            "image": media_reference(request.image),
+            "mode": request.mode,
+            "duration": str(request.duration),
+        }
+        put_fields(
+            body,
+            image_tail=media_reference(request.end_image) if request.end_image else None,
+            prompt=request.prompt,
+            model_name=request.model,
+            negative_prompt=request.negative_prompt,
+            cfg_scale=request.cfg_scale,
+        )
+    elif isinstance(request, ExtendRequest):
+        body = {"video_id": request.video_id}
+        put_fields(body, prompt=request.prompt)
+    else:  # pragma: no cover - the union is closed
+        raise TypeError(f"not a generation request: {type(request).__name__}")
+    put_fields(body, callback_url=callback_url, external_task_id=job_id)
+    return ENDPOINTS[request.kind], body
+
+
+# ---- reading task objects ---------------------------------------------------------------------
+
+
+def first_video(task: Mapping[str, Any]) -> dict[str, Any]:
+    videos = json_object(task.get("task_result")).get("videos")
+    if isinstance(videos, list) and videos:
+        return json_object(videos[0])
+    return {}
+
+
+def parse_kling_task(task: Any, *, statuses: Mapping[str, TaskStatus] = TASK_STATUSES) -> TaskUpdate:
+    """A Kling task object (query `data`, or a bare callback) as a TaskUpdate. ValueError if unreadable."""
+    if not isinstance(task, dict):
+        raise ValueError("a Kling task is not a JSON object")
+    task_id = json_text(task.get("task_id"))
+    if task_id is None:
+        raise ValueError("a Kling task without task_id")
+    raw = json_text(task.get("task_status")) or ""
+    status = statuses.get(raw.lower(), TaskStatus.PROCESSING)
+    video = first_video(task)
+    update = TaskUpdate(
+        task_id=task_id,
+        status=status,
+        raw_status=raw,
+        video_url=json_url(video.get("url")),
+        video_id=json_text(video.get("id")),
+        duration=parse_seconds(video.get("duration")),
+    )
+    return settle(update, json_text(task.get("task_status_msg")))
+
+
+def settle(update: TaskUpdate, reason: str | None) -> TaskUpdate:
+    """Fill in why a task failed, and fail a "success" that carries no video (nothing to deliver)."""
+    if update.status is TaskStatus.SUCCEEDED and not update.video_url:
+        return _failed(update, NO_VIDEO, ErrorCategory.FAILED)
+    if update.status is TaskStatus.FAILED:
+        message = safe_message(reason, default=GENERATION_FAILED)
+        return _failed(update, message, failure_category(reason))
+    return update
+
+
+def _failed(update: TaskUpdate, message: str, category: ErrorCategory) -> TaskUpdate:
+    return TaskUpdate(
+        task_id=update.task_id,
+        status=TaskStatus.FAILED,
+        raw_status=update.raw_status,
+        video_url=None,
+        video_id=update.video_id,
+        duration=update.duration,
+        error_category=category,
+        error_message=message,
+    )
+
+
+def unwrap_callback(body: Any) -> Any:
+    """Kling POSTs the bare task object (§2.5); one summary shows it wrapped in {code, data}."""
+    if isinstance(body, dict) and "task_status" not in body and isinstance(body.get("data"), dict):
+        return body["data"]
+    return body
