@@ -11,8 +11,8 @@ from typing import Any
 import discord
 from discord.ext import commands
 
-from bot.delivery import DiscordPublisher
 from bot.discord_endpoints import configure_discord_endpoints
+from bot.discord_ui.publisher import DiscordPublisher
 from bot.jobs.engine import EngineConfig, JobEngine
 from bot.jobs.inputs import InputStore
 from bot.jobs.quota import CostTable

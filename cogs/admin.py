@@ -17,17 +17,10 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot.delivery import KIND_TITLES
+from bot.discord_ui.render import KIND_TITLES, PERIOD_EACH, PERIOD_NOW, credits_text
 from bot.errors import Refusal, UserFacingError
 from bot.jobs.policy import normalise_term
-from bot.jobs.quota import (
-    PERIOD_EACH,
-    PERIOD_NOW,
-    Period,
-    applicable_limit,
-    credits_text,
-    period_window,
-)
+from bot.jobs.quota import Period, applicable_limit, period_window
 from cogs.common import is_moderator, kling_bot, require_moderator
 from db.records import QuotaLimit, UsageRow
 

@@ -8,7 +8,7 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot.delivery import (
+from bot.discord_ui.render import (
     KIND_TITLES,
     STAGE_LINES,
     failure_sentence,

@@ -6,9 +6,10 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
+from bot.discord_ui.render import PERIOD_EACH, PERIOD_NOW, credits_text, price_list
 from bot.errors import UserFacingError
 from bot.jobs.drafts import Requester
-from bot.jobs.quota import PERIOD_EACH, PERIOD_NOW, AppliedLimit, credits_text, period_window, price_list
+from bot.jobs.quota import AppliedLimit, period_window
 from bot.models import JobKind
 from cogs.common import is_moderator, kling_bot, requester_from
 from db.records import GuildSettings
