@@ -92,7 +92,8 @@ class ProgressBoard:
             self.on_error(exc)
 
     async def finish(self, job: JobRecord) -> None:
-        """Mark the progress message done as soon as the video is posted."""
+        """Mark the progress message done as soon as the video is posted; the job ends here."""
+        self._shown.pop(job.id, None)
         current = await self.store.get_job(job.id) or job  # the progress message may be newer than `job`
         if current.progress_message_id is None:
             return
