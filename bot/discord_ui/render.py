@@ -76,12 +76,12 @@ def channel_mention(channel_id: int) -> str:
     return f"<#{channel_id}>"
 
 
-def credits_text(count: int) -> str:
-    return f"{count} credit{'s' if count != 1 else ''}"
-
-
 def plural(count: int, word: str) -> str:
     return f"{count} {word}{'s' if count != 1 else ''}"
+
+
+def credits_text(count: int) -> str:
+    return plural(count, "credit")
 
 
 def amount_text(credits: int | None, period: Period) -> str:
