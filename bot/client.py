@@ -11,11 +11,12 @@ from typing import Any
 import discord
 from discord.ext import commands
 
-from bot.delivery import DiscordPublisher
 from bot.discord_endpoints import configure_discord_endpoints
+from bot.discord_ui.publisher import DiscordPublisher
 from bot.jobs.engine import EngineConfig, JobEngine
 from bot.jobs.inputs import InputStore
 from bot.jobs.quota import CostTable
+from bot.jobs.services import Services
 from bot.listener import WebhookListener
 from bot.metrics import Metrics
 from bot.providers import build_provider
@@ -62,6 +63,7 @@ class KlingBot(commands.Bot):
         self.inputs = InputStore(settings.media_path)
         self.publisher: DiscordPublisher | None = None
         self._engine: JobEngine | None = None
+        self.services: Services | None = None  # what cogs call; set up with the engine
         self.listener: WebhookListener | None = None
         self.synced_commands: list[discord.app_commands.AppCommand] = []
 
@@ -107,6 +109,7 @@ class KlingBot(commands.Bot):
             ),
             clock=self.clock,
         )
+        self.services = Services(self._engine)
         self.listener = WebhookListener(
             self._engine,
             self._engine.hosting,

@@ -14,10 +14,9 @@ from discord.ext import commands
 
 from bot.custom_ids import TEMPLATE
 from bot.errors import UserFacingError
-from bot.jobs.drafts import InputFile, JobDraft
-from bot.models import JobKind
+from bot.jobs.services.jobs import InputsGone
 from bot.tree import report_error
-from cogs.common import is_moderator, kling_bot, requester_from
+from cogs.common import is_moderator, requester_from, services
 from cogs.submit import hand_over
 from cogs.video import check_may_extend, extend_draft
 from db.records import JobRecord
@@ -67,8 +66,7 @@ class JobButton(discord.ui.DynamicItem[discord.ui.Button[Any]], template=TEMPLAT
             await report_error(interaction, error)
 
     async def _handle(self, interaction: discord.Interaction) -> None:
-        bot = kling_bot(interaction)
-        job = await bot.store.get_job(self.job_id)
+        job = await services(interaction).jobs.get(self.job_id)
         if job is None:
             raise UserFacingError("I no longer know this job.")
         if self.action == "delete":
@@ -97,43 +95,19 @@ class JobButton(discord.ui.DynamicItem[discord.ui.Button[Any]], template=TEMPLAT
                 raise UserFacingError(
                     "I couldn't delete that message; I may lack Manage Messages here."
                 ) from exc
-        await kling_bot(interaction).engine.audit(
-            job.guild_id, interaction.user.id, "video deleted", f"`{job.id}` by <@{job.user_id}>", job.id
-        )
+        await services(interaction).jobs.video_deleted(job, interaction.user.id)
         await interaction.edit_original_response(content=f"Deleted the video of job `{job.id}`.")
 
     async def _rerun(self, interaction: discord.Interaction, job: JobRecord) -> None:
         await interaction.response.defer(ephemeral=True, thinking=True)
-        bot = kling_bot(interaction)
-        inputs = []
-        for item in job.params.get("inputs", []):
-            data = await bot.inputs.read(job.id, item["name"])
-            if data is None:
-                raise UserFacingError(
-                    f"The attachments of job `{job.id}` are no longer kept; run the command again with them."
-                )
-            source_url = job.params.get("_source_urls", {}).get(item["role"])
-            inputs.append(
-                InputFile(
-                    item["role"],
-                    data,
-                    item["filename"],
-                    item["content_type"],
-                    source_url=None if item.get("converted") else source_url,
-                    converted=bool(item.get("converted")),
-                )
+        try:
+            draft = await services(interaction).jobs.rerun_draft(
+                job, requester_from(interaction), interaction.filesize_limit
             )
-        private = {"inputs", "_source_urls", "notes", "reference_seconds"}
-        options = {k: v for k, v in job.params.items() if k not in private}
-        options["attachment_size_limit"] = interaction.filesize_limit
-        draft = JobDraft(
-            JobKind(job.kind),
-            requester_from(interaction),
-            options,
-            inputs=tuple(inputs),
-            parent_job_id=job.id,
-            reference_seconds=job.params.get("reference_seconds"),
-        )
+        except InputsGone:
+            raise UserFacingError(
+                f"The attachments of job `{job.id}` are no longer kept; run the command again with them."
+            ) from None
         await hand_over(interaction, draft, [f"Re-running job `{job.id}` with the same settings."])
 
 

@@ -12,6 +12,7 @@ from bot.jobs.drafts import Requester
 
 if TYPE_CHECKING:
     from bot.client import KlingBot
+    from bot.jobs.services import Services
 
 
 def kling_bot(interaction: discord.Interaction) -> KlingBot:
@@ -20,6 +21,13 @@ def kling_bot(interaction: discord.Interaction) -> KlingBot:
     client = interaction.client
     assert isinstance(client, KlingBot)
     return client
+
+
+def services(interaction: discord.Interaction) -> Services:
+    found = kling_bot(interaction).services
+    if found is None:
+        raise RuntimeError("services start with the engine in setup_hook")
+    return found
 
 
 def requester_from(interaction: discord.Interaction) -> Requester:
@@ -49,7 +57,7 @@ async def is_moderator(interaction: discord.Interaction) -> bool:
     permissions = interaction.permissions
     if permissions.manage_guild or permissions.administrator:
         return True
-    settings = await kling_bot(interaction).store.get_guild_settings(interaction.guild_id)
+    settings = await services(interaction).admin.settings(interaction.guild_id)
     if settings.mod_role_id is None:
         return False
     return any(role.id == settings.mod_role_id for role in getattr(interaction.user, "roles", ()))

@@ -8,17 +8,11 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot.delivery import (
-    KIND_TITLES,
-    STAGE_LINES,
-    failure_sentence,
-    format_duration,
-    result_buttons,
-    result_embed,
-)
+from bot.discord_ui import job_text
+from bot.discord_ui.render import result_buttons
 from bot.errors import UserFacingError
 from bot.jobs.publisher import DeliveryRetry
-from cogs.common import is_moderator, kling_bot
+from cogs.common import is_moderator, kling_bot, services
 from db.records import JobRecord, JobState
 
 STATUS_CHOICES = [
@@ -31,34 +25,20 @@ STATUS_FILTERS = {
     "finished": [JobState.DELIVERED],
     "failed": [JobState.FAILED],
 }
+QUIET = discord.AllowedMentions.none()
 
 
-def status_word(job: JobRecord) -> str:
-    if job.status is JobState.FAILED:
-        return STAGE_LINES["failed"]
-    if job.status is JobState.DELIVERED:
-        return STAGE_LINES["done"]
-    return STAGE_LINES.get(job.progress_stage, job.progress_stage)
-
-
-def message_link(job: JobRecord) -> str | None:
-    if job.delivered_message_id is None or job.delivered_channel_id is None:
-        return None
-    guild = str(job.guild_id) if job.guild_id and job.delivered_via != "dm" else "@me"
-    return f"https://discord.com/channels/{guild}/{job.delivered_channel_id}/{job.delivered_message_id}"
-
-
-def job_line(job: JobRecord) -> str:
-    link = message_link(job)
-    parts = [
-        f"`{job.id}`",
-        KIND_TITLES.get(job.kind, job.kind),
-        status_word(job),
-        f"<t:{int(job.created_at)}:R>",
-    ]
-    if link:
-        parts.append(f"[video]({link})")
-    return " · ".join(parts)
+async def send_details(
+    interaction: discord.Interaction, record: JobRecord, lines: list[str], file: discord.File | None = None
+) -> None:
+    finished = record.status in (JobState.SUCCEEDED, JobState.DELIVERED)
+    await interaction.followup.send(
+        "\n".join(lines),
+        embed=job_text.job_details(record),
+        view=result_buttons(record) if finished else discord.utils.MISSING,
+        allowed_mentions=QUIET,
+        file=file if file is not None else discord.utils.MISSING,
+    )
 
 
 class JobsCog(commands.Cog):
@@ -81,76 +61,50 @@ class JobsCog(commands.Cog):
                 raise UserFacingError("Only moderators can look at someone else's jobs.")
             target = user
         states = STATUS_FILTERS[status.value] if status else None
-        found = await kling_bot(interaction).store.list_jobs(
-            guild_id=interaction.guild_id, user_id=target.id, states=states, limit=15
+        found = await services(interaction).jobs.search(
+            interaction.guild_id, target.id, states=states, limit=15
         )
         whose = "Your" if target.id == interaction.user.id else f"{target.display_name}'s"
-        if not found:
-            text = f"{whose} job list is empty{' for that status' if status else ''}. Start one with /motion."
-        else:
-            text = f"**{whose} recent jobs**\n" + "\n".join(job_line(job) for job in found)
         await interaction.response.send_message(
-            text, ephemeral=True, allowed_mentions=discord.AllowedMentions.none()
+            job_text.job_list_text(found, whose, status is not None), ephemeral=True, allowed_mentions=QUIET
         )
 
     @app_commands.command(name="job", description="One job's details, and its video again with the buttons")
     @app_commands.guild_only()
     @app_commands.describe(id="The job id, like k7f3a9c2")
     async def job(self, interaction: discord.Interaction, id: str) -> None:
-        bot = kling_bot(interaction)
-        record = await bot.store.get_job(id.strip().lower())
-        if record is None or record.guild_id != interaction.guild_id:
+        record = await services(interaction).jobs.find(interaction.guild_id, id)
+        if record is None:
             # Answered before deferring, so the refusal stays private.
             raise UserFacingError(f"There is no job `{id}` on this server. /jobs lists yours.")
         await interaction.response.defer(thinking=True)  # public, like Midjourney's /show
-        embed = result_embed(record)
-        embed.add_field(name="Status", value=status_word(record), inline=True)
-        embed.add_field(name="Requested by", value=f"<@{record.user_id}>", inline=True)
-        if record.status is JobState.FAILED:
-            embed.add_field(name="Why it failed", value=failure_sentence(record)[:1000], inline=False)
-        if record.delivered_at is not None:
-            if record.delivered_message_id is None:
-                delivered = "not posted: I could not post it anywhere"
-            else:
-                delivered = f"after {format_duration(record.delivered_at - record.created_at)}"
-            embed.add_field(name="Delivered", value=delivered)
-        finished = record.status in (JobState.SUCCEEDED, JobState.DELIVERED)
-        link = message_link(record)
+        link = job_text.message_link(record)
         lines = [f"First posted: {link}"] if link else []
-        view = result_buttons(record) if finished else discord.utils.MISSING
-        quiet = discord.AllowedMentions.none()
-        if not finished or record.result_url is None or bot.publisher is None:
-            await interaction.followup.send("\n".join(lines), embed=embed, view=view, allowed_mentions=quiet)
+        publisher = kling_bot(interaction).publisher
+        finished = record.status in (JobState.SUCCEEDED, JobState.DELIVERED)
+        if not finished or record.result_url is None or publisher is None:
+            await send_details(interaction, record, lines)
             return
         try:
-            async with bot.publisher.result_for_upload(record, interaction.filesize_limit) as result:
+            async with publisher.result_for_upload(record, interaction.filesize_limit) as result:
                 if isinstance(result, Path):
-                    await interaction.followup.send(
-                        "\n".join(lines),
-                        embed=embed,
-                        view=view,
-                        allowed_mentions=quiet,
-                        file=discord.File(result, filename=f"{record.id}.mp4"),
+                    await send_details(
+                        interaction, record, lines, discord.File(result, filename=f"{record.id}.mp4")
                     )
                     return
                 lines.append(result)
         except DeliveryRetry:
-            lines.append("The provider no longer keeps this video (results expire after a few days).")
-        await interaction.followup.send("\n".join(lines), embed=embed, view=view, allowed_mentions=quiet)
+            lines.append(job_text.EXPIRED_RESULT)
+        await send_details(interaction, record, lines)
 
     @job.autocomplete("id")
     async def job_autocomplete(
         self, interaction: discord.Interaction, current: str
     ) -> list[app_commands.Choice[str]]:
-        found = await kling_bot(interaction).store.list_jobs(
-            guild_id=interaction.guild_id,
-            user_id=interaction.user.id,
-            limit=25,
-            query=current.strip() or None,
+        found = await services(interaction).jobs.search(
+            interaction.guild_id, interaction.user.id, query=current
         )
-        return [
-            app_commands.Choice(name=f"{j.id} · {j.kind} · {j.status.value}"[:100], value=j.id) for j in found
-        ]
+        return [app_commands.Choice(name=job_text.job_choice_label(j), value=j.id) for j in found]
 
 
 async def setup(bot: commands.Bot) -> None:

@@ -8,9 +8,9 @@ from functools import partial
 
 import discord
 
+from bot.discord_ui.job_text import accepted_text
 from bot.errors import UserFacingError
 from bot.jobs.drafts import InputFile, JobDraft
-from bot.jobs.engine import AcceptedJob
 from bot.media import (
     IMAGE_MAX_BYTES,
     VIDEO_MAX_BYTES,
@@ -64,26 +64,11 @@ def _input_file(
     )
 
 
-def accepted_message(accepted: AcceptedJob, notes: list[str]) -> str:
-    job, limit = accepted.job, accepted.limit
-    cost = f"{job.credits} credit{'s' if job.credits != 1 else ''}"
-    if limit.unlimited:
-        balance = "no limit on this server"
-    else:
-        left = max(0, (limit.credits or 0) - accepted.spent)
-        balance = f"{left} left this {limit.period.value}"
-    lines = [
-        f"✅ Job `{job.id}` accepted: {cost} ({balance}). I'll show progress in this channel and post the "
-        "video there when it's ready, usually within a few minutes.",
-    ]
-    lines.extend(f"• {note}" for note in notes)
-    return "\n".join(lines)
-
-
 async def hand_over(interaction: discord.Interaction, draft: JobDraft, notes: list[str]) -> None:
     bot = kling_bot(interaction)
     accepted = await bot.engine.accept(draft)
-    await interaction.edit_original_response(content=accepted_message(accepted, notes))
+    text = accepted_text(accepted.job, accepted.limit, accepted.spent, notes)
+    await interaction.edit_original_response(content=text)
 
 
 async def check_early(interaction: discord.Interaction, draft: JobDraft) -> None:

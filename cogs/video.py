@@ -10,8 +10,9 @@ from discord.ext import commands
 
 from bot.errors import UserFacingError
 from bot.jobs.drafts import JobDraft, Requester
+from bot.jobs.services.jobs import extendable
 from bot.models import JobKind
-from cogs.common import check_length, is_moderator, kling_bot, requester_from
+from cogs.common import check_length, is_moderator, requester_from, services
 from cogs.motion import MODE_CHOICES
 from cogs.submit import check_early, hand_over, load_image
 from db.records import JobRecord, JobState
@@ -72,10 +73,6 @@ def common_options(
         "duration": duration.value if duration else 5,
         "attachment_size_limit": attachment_size_limit,
     }
-
-
-def extendable(job: JobRecord) -> bool:
-    return job.status in (JobState.SUCCEEDED, JobState.DELIVERED) and bool(job.result_video_id)
 
 
 async def check_may_extend(interaction: discord.Interaction, parent: JobRecord) -> None:
@@ -209,9 +206,8 @@ class VideoCog(commands.GroupCog, group_name="video", group_description="Make vi
     @app_commands.describe(job="The job id of one of your finished videos", prompt="What happens next")
     async def extend(self, interaction: discord.Interaction, job: str, prompt: str | None = None) -> None:
         await interaction.response.defer(ephemeral=True, thinking=True)
-        bot = kling_bot(interaction)
-        parent = await bot.store.get_job(job.strip().lower())
-        if parent is None or parent.guild_id != interaction.guild_id:
+        parent = await services(interaction).jobs.find(interaction.guild_id, job)
+        if parent is None:
             raise UserFacingError(
                 f"There is no job `{job}` on this server; pick one of your videos from the list."
             )
@@ -224,13 +220,11 @@ class VideoCog(commands.GroupCog, group_name="video", group_description="Make vi
     async def extend_job_autocomplete(
         self, interaction: discord.Interaction, current: str
     ) -> list[app_commands.Choice[str]]:
-        bot = kling_bot(interaction)
-        jobs = await bot.store.list_jobs(
-            guild_id=interaction.guild_id,
-            user_id=interaction.user.id,
+        jobs = await services(interaction).jobs.search(
+            interaction.guild_id,
+            interaction.user.id,
             states=[JobState.DELIVERED, JobState.SUCCEEDED],
-            limit=25,
-            query=current.strip() or None,
+            query=current,
         )
         choices = []
         for item in jobs:

@@ -19,7 +19,8 @@ class AuditAction(StrEnum):
     JOB_FINISHED = "job finished"  # facts: kind, user_id, credits
     JOB_FAILED = "job failed"  # facts: kind, user_id, credits, category, message
     VIDEO_DELETED = "video deleted"  # facts: user_id (the requester)
-    QUOTA_SET = "quota set"  # facts: scope, target_id, credits (None: unlimited), period, previous
+    QUOTA_SET = "quota set"  # facts: scope, target_id, credits (None: unlimited), period,
+    # previous_credits, previous_period (None: no limit was set before)
     QUOTA_CLEARED = "quota cleared"  # facts: scope, target_id
     QUOTA_RESET = "quota reset"  # facts: user_id, credits (given back)
     CHANNEL_ALLOWED = "channel allowed"  # facts: channel_id
@@ -29,6 +30,7 @@ class AuditAction(StrEnum):
     PAUSED = "paused"  # facts: reason
     RESUMED = "resumed"  # facts: none
     LOG_CHANNEL = "log channel"  # facts: channel_id (None: turned off)
+    MOD_ROLE = "mod role"  # facts: role_id (None: cleared)
 
 
 @dataclass(frozen=True, slots=True)

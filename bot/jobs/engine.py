@@ -27,7 +27,7 @@ from bot.jobs.inputs import InputStore
 from bot.jobs.policy import check_policy
 from bot.jobs.polling import Poller, PollSettings
 from bot.jobs.publisher import DeliveryRetry, JobPublisher
-from bot.jobs.quota import PERIOD_NOW, AppliedLimit, CostTable, Period, applicable_limit, period_window
+from bot.jobs.quota import AppliedLimit, CostTable, Period, applicable_limit, period_window
 from bot.jobs.requests import build_request
 from bot.listener import CallbackOutcome
 from bot.metrics import Metrics
@@ -300,7 +300,7 @@ class JobEngine:
         _, reset_at = period_window(limit.period, self.clock())
         return (
             f"This video costs {cost} credit{'s' if cost != 1 else ''} and you have {left} left "
-            f"{PERIOD_NOW[limit.period]} ({limit.source}). Your credits reset <t:{int(reset_at)}:R>; "
+            f"{_PERIOD_NOW[limit.period]} ({limit.source}). Your credits reset <t:{int(reset_at)}:R>; "
             "see /quota for details."
         )
 
@@ -663,6 +663,7 @@ class JobEngine:
                 log.warning("posting audit lines failed; will retry", exc_info=True)
 
 
+_PERIOD_NOW = {Period.DAY: "today", Period.WEEK: "this week", Period.MONTH: "this month"}
 _KIND_NAMES = {
     JobKind.MOTION: "motion control",
     JobKind.TEXT2VIDEO: "text-to-video",

@@ -43,6 +43,16 @@ class JobHosting:
         base = self.public_base_url
         return f"{base}/inputs/{job.input_token}/{name}" if base and job.input_token else None
 
+    def result_url(self, job: JobRecord) -> str | None:
+        """The link to a hosted copy of the job's video; None when the bot has no public address."""
+        base = self.public_base_url
+        if not base:
+            return None
+        return f"{base}/results/{job.id}/{result_link_token(job.callback_token)}/{job.id}.mp4"
+
+    def result_expires_at(self, job: JobRecord) -> float:
+        return (job.finished_at or self.clock()) + RESULT_LINK_LIFETIME
+
     async def input_file(self, token: str, name: str) -> Path | None:
         """The file behind /inputs/{token}/{name}, while the job may still need it."""
         job = await self.store.get_job_by_input_token(token)

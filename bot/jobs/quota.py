@@ -64,44 +64,6 @@ def period_window(period: Period, now: float) -> tuple[float, float]:
     return start.timestamp(), end.timestamp()
 
 
-# How a period reads in a sentence: "3 left today", "10 credits a week".
-PERIOD_NOW = {Period.DAY: "today", Period.WEEK: "this week", Period.MONTH: "this month"}
-PERIOD_EACH = {Period.DAY: "a day", Period.WEEK: "a week", Period.MONTH: "a month"}
-
-
-def credits_text(count: int) -> str:
-    return f"{count} credit{'s' if count != 1 else ''}"
-
-
-def _join_or(items: list[str]) -> str:
-    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " or " + items[-1]
-
-
-def price_list(costs: CostTable) -> list[str]:
-    """What credits buy, cheapest first, computed from the table so a configured table reads right."""
-    std5 = costs.cost(JobKind.TEXT2VIDEO, mode="std", duration=5)
-    offers = [
-        (std5, "a 5 s standard clip"),
-        (costs.cost(JobKind.TEXT2VIDEO, mode="pro", duration=5), "a 5 s pro clip"),
-        (costs.cost(JobKind.TEXT2VIDEO, mode="std", duration=10), "a 10 s standard clip"),
-        (costs.cost(JobKind.TEXT2VIDEO, mode="pro", duration=10), "a 10 s pro clip"),
-        (costs.cost(JobKind.EXTEND, mode="std"), "extending a standard clip"),
-    ]
-    by_cost: dict[int, list[str]] = {}
-    for cost, what in offers:
-        by_cost.setdefault(cost, []).append(what)
-    lines = [f"{credits_text(cost)}: {_join_or(items)}" for cost, items in sorted(by_cost.items())]
-    step = costs.seconds_per_unit
-    unit = costs.cost(JobKind.MOTION, mode="std", reference_seconds=step)
-    pro_unit = costs.cost(JobKind.MOTION, mode="pro", reference_seconds=step)
-    example = costs.cost(JobKind.MOTION, mode="std", reference_seconds=step * 2 + 2)
-    lines.append(
-        f"/motion: {credits_text(unit)} per started {step:g} s of reference video ({pro_unit} in pro); "
-        f"a {step * 2 + 2:g} s reference costs {example}"
-    )
-    return lines
-
-
 @dataclass(frozen=True, slots=True)
 class AppliedLimit:
     credits: int | None  # None: unlimited

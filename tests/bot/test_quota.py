@@ -6,9 +6,10 @@ from datetime import UTC, datetime
 
 import pytest
 
+from bot.discord_ui.render import price_list
 from bot.errors import Refusal
 from bot.jobs.policy import blocked_terms_in, check_policy, normalise_term
-from bot.jobs.quota import CostTable, Period, applicable_limit, period_window, price_list
+from bot.jobs.quota import CostTable, Period, applicable_limit, period_window
 from bot.models import JobKind
 from db.records import GuildSettings, QuotaLimit
 

@@ -137,7 +137,7 @@ async def test_crash_while_downloading_the_result_posts_once(make_harness: Harne
         await asyncio.Event().wait()
         raise AssertionError("unreachable")
 
-    publisher._download = stuck_download  # type: ignore[method-assign,assignment]
+    publisher.results.download = stuck_download  # type: ignore[method-assign]
     await h.provider.succeed(task_of(h, job).task_id)
     await asyncio.wait_for(started.wait(), 10)
     await h.crash()

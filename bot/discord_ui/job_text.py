@@ -1,0 +1,80 @@
+"""How /jobs and /job show a job: a one-line summary, the status word, the details embed."""
+
+from __future__ import annotations
+
+import discord
+
+from bot.discord_ui.render import (
+    STAGE_LINES,
+    credits_text,
+    failure_sentence,
+    format_duration,
+    kind_title,
+    result_embed,
+    timestamp,
+    user_mention,
+)
+from bot.jobs.quota import AppliedLimit
+from bot.jobs.services.quota import credits_left
+from db.records import JobRecord, JobState
+
+EXPIRED_RESULT = "The provider no longer keeps this video (results expire after a few days)."
+
+
+def status_word(job: JobRecord) -> str:
+    if job.status is JobState.FAILED:
+        return STAGE_LINES["failed"]
+    if job.status is JobState.DELIVERED:
+        return STAGE_LINES["done"]
+    return STAGE_LINES.get(job.progress_stage, job.progress_stage)
+
+
+def message_link(job: JobRecord) -> str | None:
+    if job.delivered_message_id is None or job.delivered_channel_id is None:
+        return None
+    guild = str(job.guild_id) if job.guild_id and job.delivered_via != "dm" else "@me"
+    return f"https://discord.com/channels/{guild}/{job.delivered_channel_id}/{job.delivered_message_id}"
+
+
+def job_line(job: JobRecord) -> str:
+    link = message_link(job)
+    parts = [f"`{job.id}`", kind_title(job.kind), status_word(job), timestamp(job.created_at)]
+    if link:
+        parts.append(f"[video]({link})")
+    return " · ".join(parts)
+
+
+def job_list_text(jobs: list[JobRecord], whose: str, filtered: bool) -> str:
+    if not jobs:
+        return f"{whose} job list is empty{' for that status' if filtered else ''}. Start one with /motion."
+    return f"**{whose} recent jobs**\n" + "\n".join(job_line(job) for job in jobs)
+
+
+def job_choice_label(job: JobRecord) -> str:
+    return f"{job.id} · {job.kind} · {job.status.value}"[:100]
+
+
+def job_details(job: JobRecord) -> discord.Embed:
+    embed = result_embed(job)
+    embed.add_field(name="Status", value=status_word(job), inline=True)
+    embed.add_field(name="Requested by", value=user_mention(job.user_id), inline=True)
+    if job.status is JobState.FAILED:
+        embed.add_field(name="Why it failed", value=failure_sentence(job)[:1000], inline=False)
+    if job.delivered_at is not None:
+        if job.delivered_message_id is None:
+            delivered = "not posted: I could not post it anywhere"
+        else:
+            delivered = f"after {format_duration(job.delivered_at - job.created_at)}"
+        embed.add_field(name="Delivered", value=delivered)
+    return embed
+
+
+def accepted_text(job: JobRecord, limit: AppliedLimit, spent: int, notes: list[str]) -> str:
+    left = credits_left(limit, spent)
+    balance = "no limit on this server" if left is None else f"{left} left this {limit.period.value}"
+    lines = [
+        f"✅ Job `{job.id}` accepted: {credits_text(job.credits)} ({balance}). I'll show progress in this "
+        "channel and post the video there when it's ready, usually within a few minutes.",
+    ]
+    lines.extend(f"• {note}" for note in notes)
+    return "\n".join(lines)
