@@ -1,4 +1,4 @@
-"""The store: numbered SQL migrations, the async Store interface and its SQLite backend."""
+"""The store: numbered SQL migrations, the async Store protocols and their backends."""
 
 from __future__ import annotations
 
