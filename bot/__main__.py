@@ -14,6 +14,8 @@ from pydantic import ValidationError
 
 from bot.logs import configure_logging
 from bot.settings import Settings, describe_validation_error
+from db import cli as db_cli
+from db import redacted_url
 
 log = logging.getLogger("bot")
 
@@ -87,7 +89,7 @@ def run_check(online: bool) -> int:
     mode = "callbacks at " + settings.public_base_url if settings.public_base_url else "polling only"
     print(
         f"Configuration OK: provider {settings.kling_provider.value} ({settings.provider_api_base}), "
-        f"database {settings.database_url}, {mode}."
+        f"database {redacted_url(settings.database_url)}, {mode}."
     )
     return 0
 
@@ -124,9 +126,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--online", action="store_true", help="also check that Discord and the provider answer"
     )
     sub.add_parser("run", help="run the bot (the default)")
+    db_cli.add_arguments(sub.add_parser("db", help="database schema: status or upgrade"))
     args = parser.parse_args(argv)
     if args.command == "check":
         return run_check(args.online)
+    if args.command == "db":
+        settings = load_or_explain()
+        return 2 if settings is None else db_cli.run(args.db_command, settings.database_url)
     settings = load_or_explain()
     if settings is None:
         return 2

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import time
 
-from db.migrate import Migration, load_migrations
+from db.migrate import Migration, check_not_newer, load_migrations
 from db.sql.session import Database
 
 log = logging.getLogger(__name__)
@@ -40,12 +40,17 @@ class SchemaSql:
         return int(row["version"]) if row and row["version"] is not None else 0
 
     async def migrate(self, migrations: list[Migration] | None = None) -> list[int]:
-        """Apply every migration newer than the recorded version, all in one transaction."""
-        known = migrations if migrations is not None else load_migrations()
+        """Apply every migration newer than the recorded version, all in one transaction.
+
+        Processes that start together take turns on the migrations lock, so only the first migrates.
+        A database newer than this code knows is refused (`SchemaTooNew`) rather than used.
+        """
+        known = migrations if migrations is not None else load_migrations(dialect=self._db.dialect)
         async with self._db.transaction() as session:
             await session.lock_migrations()
             await session.execute(_CREATE_MIGRATIONS_TABLE)
             current = int(await session.scalar("SELECT MAX(version) FROM schema_migrations") or 0)
+            check_not_newer(current, known)
             pending = [m for m in known if m.version > current]
             for migration in pending:
                 for statement in migration.statements:
