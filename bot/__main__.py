@@ -18,6 +18,8 @@ from bot.models import ErrorCategory
 from bot.providers import AccountBalance, HttpConfig, ProviderError, build_provider
 from bot.retry import RetryPolicy
 from bot.settings import Settings, describe_validation_error
+from db import cli as db_cli
+from db import redacted_url
 
 log = logging.getLogger("bot")
 
@@ -137,7 +139,7 @@ def run_check(online: bool) -> int:
     mode = "callbacks at " + settings.public_base_url if settings.public_base_url else "polling only"
     print(
         f"Configuration OK: provider {settings.kling_provider.value} ({settings.provider_api_base}), "
-        f"database {settings.database_url}, {mode}."
+        f"database {redacted_url(settings.database_url)}, {mode}."
     )
     for note in notes:
         print(note, file=sys.stderr if note.startswith("Warning:") else sys.stdout)
@@ -178,9 +180,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         help="also check that Discord and the provider answer, and read the provider's balance",
     )
     sub.add_parser("run", help="run the bot (the default)")
+    db_cli.add_arguments(sub.add_parser("db", help="database schema: status or upgrade"))
     args = parser.parse_args(argv)
     if args.command == "check":
         return run_check(args.online)
+    if args.command == "db":
+        settings = load_or_explain()
+        return 2 if settings is None else db_cli.run(args.db_command, settings.database_url)
     settings = load_or_explain()
     if settings is None:
         return 2

@@ -137,8 +137,11 @@ class Settings(BaseSettings):
         if value.startswith("sqlite:///") or value == "sqlite://:memory:":
             return value
         if value.startswith(("postgresql://", "postgres://")):
-            raise ValueError("DATABASE_URL: the PostgreSQL backend is not available yet; use sqlite:///path")
-        raise ValueError("DATABASE_URL must look like sqlite:///data/klingbot.db")
+            parts = urlparse(value)
+            if parts.hostname and parts.path.strip("/"):
+                return value
+            raise ValueError("DATABASE_URL must name a host and a database: postgresql://user:pw@host:5432/db")
+        raise ValueError("DATABASE_URL must look like sqlite:///data/klingbot.db or postgresql://…")
 
     # ---- derived values --------------------------------------------------------------------
 
@@ -162,7 +165,7 @@ class Settings(BaseSettings):
     def sqlite_path(self) -> Path | None:
         """The database file, or None for an in-memory database."""
         rest = self.database_url.removeprefix("sqlite://")
-        if rest == ":memory:":
+        if rest == ":memory:" or rest == self.database_url:  # in memory, or not SQLite at all
             return None
         return Path(rest.removeprefix("/")) if not rest.startswith("//") else Path(rest[1:])
 

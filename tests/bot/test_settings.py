@@ -85,7 +85,7 @@ def test_blank_values_in_a_dotenv_mean_unset(tmp_path: Path) -> None:
         ({"webhook_port": 70000}, "WEBHOOK_PORT"),
         ({"poll_interval_seconds": 0}, "POLL_INTERVAL_SECONDS"),
         ({"database_url": "mysql://x"}, "DATABASE_URL"),
-        ({"database_url": "postgresql://db/klingbot"}, "DATABASE_URL"),
+        ({"database_url": "postgresql://db"}, "DATABASE_URL"),
         ({"log_level": "LOUD"}, "LOG_LEVEL"),
         ({"log_format": "xml"}, "LOG_FORMAT"),
     ],
@@ -111,3 +111,4 @@ def test_a_bad_secret_is_not_echoed_back() -> None:
 def test_absolute_sqlite_paths() -> None:
     assert make(database_url="sqlite:////var/lib/kb.db").sqlite_path == Path("/var/lib/kb.db")
     assert make(database_url="sqlite://:memory:").sqlite_path is None
+    assert make(database_url="postgresql://kb:pw@db:5432/klingbot").sqlite_path is None
