@@ -83,6 +83,14 @@ class Settings(BaseSettings):
     credits_per_clip: Annotated[int, Field(ge=0, le=1000)] = 1
     pro_cost_multiplier: Annotated[int, Field(ge=1, le=100)] = 2
 
+    # Download deadlines (bot.downloads): the whole download of an attached picture, an attached video and
+    # a finished result, and the longest wait for the next bytes of any of them. The defaults keep a
+    # member's answer under ~20 s for a picture and ~45 s for a video.
+    download_stall_seconds: Annotated[float, Field(gt=0, le=3600)] = 10.0
+    image_download_seconds: Annotated[float, Field(gt=0, le=3600)] = 15.0
+    video_download_seconds: Annotated[float, Field(gt=0, le=3600)] = 40.0
+    result_download_seconds: Annotated[float, Field(gt=0, le=3600)] = 300.0
+
     @field_validator(
         "discord_token",
         "kling_api_key",
