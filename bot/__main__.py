@@ -12,7 +12,8 @@ from collections.abc import Sequence
 import aiohttp
 from pydantic import ValidationError
 
-from bot.logs import configure_logging
+from bot.error_reporting import init_error_reporting
+from bot.logs import SecretFilter, configure_logging
 from bot.settings import Settings, describe_validation_error
 
 log = logging.getLogger("bot")
@@ -37,6 +38,7 @@ def secret_values(settings: Settings) -> list[str]:
         settings.kling_access_key,
         settings.kling_secret_key,
         settings.kie_webhook_hmac_key,
+        settings.sentry_dsn,
     ):
         if secret is not None:
             values.append(secret.get_secret_value())
@@ -96,6 +98,7 @@ async def run_bot(settings: Settings) -> None:
     from bot.client import KlingBot
 
     assert settings.discord_token is not None
+    init_error_reporting(settings, SecretFilter(secret_values(settings)))
     bot = KlingBot(settings)
     loop = asyncio.get_running_loop()
     stopping = asyncio.Event()
