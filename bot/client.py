@@ -18,6 +18,7 @@ from bot.jobs.inputs import InputStore
 from bot.jobs.quota import CostTable
 from bot.listener import WebhookListener
 from bot.metrics import Metrics
+from bot.ops import OpsServer
 from bot.providers import build_provider
 from bot.providers.base import ProviderClient
 from bot.settings import Settings
@@ -63,6 +64,7 @@ class KlingBot(commands.Bot):
         self.publisher: DiscordPublisher | None = None
         self._engine: JobEngine | None = None
         self.listener: WebhookListener | None = None
+        self.ops: OpsServer | None = None
         self.synced_commands: list[discord.app_commands.AppCommand] = []
 
     @property
@@ -110,12 +112,13 @@ class KlingBot(commands.Bot):
         self.listener = WebhookListener(
             self._engine,
             self._engine.hosting,
-            self,
             self.metrics,
             host=self.settings.webhook_host,
             port=self.settings.webhook_port,
         )
         await self.listener.start()
+        self.ops = OpsServer(self, self.metrics, host=self.settings.ops_host, port=self.settings.ops_port)
+        await self.ops.start()
         for name in self._cog_names:
             await self.load_extension(name)
         await self.sync_commands()
@@ -143,6 +146,8 @@ class KlingBot(commands.Bot):
             await self._engine.stop(grace=5.0)
         if self.listener is not None:
             await self.listener.stop()
+        if self.ops is not None:
+            await self.ops.stop()
         await super().close()
         if self.publisher is not None:
             await self.publisher.close()

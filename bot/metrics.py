@@ -39,6 +39,13 @@ class Metrics:
         self.jobs_in_flight = Gauge(
             "klingbot_jobs_in_flight", "Jobs accepted and not yet finished", registry=r
         )
+        self.gateway_connected = Gauge(
+            "klingbot_gateway_connected", "1 while the Discord gateway is connected, else 0", registry=r
+        )
+        # Set by the media folder's owner as files come and go (not updated yet: it reads 0 until then).
+        self.media_bytes = Gauge(
+            "klingbot_media_bytes", "Bytes of job inputs and results in the media folder", registry=r
+        )
 
     def render(self) -> bytes:
         return generate_latest(self.registry)

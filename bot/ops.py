@@ -1,0 +1,67 @@
+"""The private ops server: GET /metrics and GET /healthz on OPS_HOST:OPS_PORT (default 127.0.0.1:9100).
+
+It is a separate aiohttp app from the public listener, so what a provider (or anyone on the internet)
+can reach never includes the bot's health or its metrics.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any, Protocol
+
+from aiohttp import web
+from prometheus_client import CONTENT_TYPE_LATEST
+
+from bot.metrics import Metrics
+
+log = logging.getLogger(__name__)
+
+
+class HealthSource(Protocol):
+    async def health(self) -> tuple[bool, dict[str, Any]]: ...
+
+
+class OpsServer:
+    def __init__(self, health: HealthSource, metrics: Metrics, *, host: str, port: int) -> None:
+        self.health_source = health
+        self.metrics = metrics
+        self.host = host
+        self.port = port
+        self._runner: web.AppRunner | None = None
+
+    def build_app(self) -> web.Application:
+        app = web.Application()
+        app.router.add_get("/healthz", self.healthz)
+        app.router.add_get("/metrics", self.metrics_route)
+        return app
+
+    async def start(self) -> None:
+        self._runner = web.AppRunner(self.build_app(), access_log=None, handle_signals=False)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, self.host, self.port)
+        await site.start()
+        sockets = getattr(site._server, "sockets", None) or []
+        if sockets:
+            self.port = sockets[0].getsockname()[1]  # the real port when 0 was asked for
+        log.info("ops server (/metrics, /healthz) on %s:%d", self.host, self.port)
+
+    async def stop(self) -> None:
+        if self._runner is not None:
+            await self._runner.cleanup()
+            self._runner = None
+
+    async def check(self) -> tuple[bool, dict[str, Any]]:
+        """The health source's answer, also recorded in the gauges that alerts watch."""
+        healthy, details = await self.health_source.health()
+        self.metrics.gateway_connected.set(1 if details.get("discord") == "connected" else 0)
+        return healthy, details
+
+    async def healthz(self, request: web.Request) -> web.Response:
+        healthy, details = await self.check()
+        return web.json_response({"healthy": healthy, **details}, status=200 if healthy else 503)
+
+    async def metrics_route(self, request: web.Request) -> web.Response:
+        await self.check()  # so every scrape sees the gateway as it is now
+        response = web.Response(body=self.metrics.render())
+        response.headers["Content-Type"] = CONTENT_TYPE_LATEST
+        return response
