@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Callable
 from functools import partial
 
@@ -11,6 +12,7 @@ import discord
 from bot.errors import UserFacingError
 from bot.jobs.drafts import InputFile, JobDraft
 from bot.jobs.engine import AcceptedJob
+from bot.logs import log_fields
 from bot.media import (
     IMAGE_MAX_BYTES,
     VIDEO_MAX_BYTES,
@@ -20,6 +22,8 @@ from bot.media import (
     prepare_motion_video,
 )
 from cogs.common import kling_bot, read_attachment
+
+log = logging.getLogger(__name__)
 
 
 async def load_image(attachment: discord.Attachment, *, role: str, label: str) -> tuple[InputFile, list[str]]:
@@ -82,8 +86,13 @@ def accepted_message(accepted: AcceptedJob, notes: list[str]) -> str:
 
 async def hand_over(interaction: discord.Interaction, draft: JobDraft, notes: list[str]) -> None:
     bot = kling_bot(interaction)
-    accepted = await bot.engine.accept(draft)
-    await interaction.edit_original_response(content=accepted_message(accepted, notes))
+    requester = draft.requester
+    with log_fields(guild_id=requester.guild_id, user_id=requester.user_id):
+        accepted = await bot.engine.accept(draft)
+        with log_fields(job_id=accepted.job.id):
+            command = interaction.command.qualified_name if interaction.command else "?"
+            log.info("/%s: job %s handed over", command, accepted.job.id)
+            await interaction.edit_original_response(content=accepted_message(accepted, notes))
 
 
 async def check_early(interaction: discord.Interaction, draft: JobDraft) -> None:
