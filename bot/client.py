@@ -117,7 +117,10 @@ class KlingBot(commands.Bot):
             port=self.settings.webhook_port,
         )
         await self.listener.start()
-        self.ops = OpsServer(self, self.metrics, host=self.settings.ops_host, port=self.settings.ops_port)
+        settings = self.settings
+        self.ops = OpsServer(
+            self, self.metrics, host=settings.ops_host, port=settings.ops_port, data_dir=settings.media_path
+        )
         await self.ops.start()
         for name in self._cog_names:
             await self.load_extension(name)

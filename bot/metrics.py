@@ -39,12 +39,21 @@ class Metrics:
         self.jobs_in_flight = Gauge(
             "klingbot_jobs_in_flight", "Jobs accepted and not yet finished", registry=r
         )
+        self.deliveries_given_up = Counter(
+            "klingbot_deliveries_given_up", "Finished videos the bot stopped trying to post", registry=r
+        )
         self.gateway_connected = Gauge(
             "klingbot_gateway_connected", "1 while the Discord gateway is connected, else 0", registry=r
         )
         # Set by the media folder's owner as files come and go (not updated yet: it reads 0 until then).
         self.media_bytes = Gauge(
             "klingbot_media_bytes", "Bytes of job inputs and results in the media folder", registry=r
+        )
+        self.disk_free_bytes = Gauge(
+            "klingbot_disk_free_bytes", "Free bytes on the filesystem holding the media folder", registry=r
+        )
+        self.disk_size_bytes = Gauge(
+            "klingbot_disk_size_bytes", "Size of the filesystem holding the media folder", registry=r
         )
 
     def render(self) -> bytes:

@@ -6,7 +6,10 @@ can reach never includes the bot's health or its metrics.
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import shutil
+from pathlib import Path
 from typing import Any, Protocol
 
 from aiohttp import web
@@ -22,9 +25,12 @@ class HealthSource(Protocol):
 
 
 class OpsServer:
-    def __init__(self, health: HealthSource, metrics: Metrics, *, host: str, port: int) -> None:
+    def __init__(
+        self, health: HealthSource, metrics: Metrics, *, host: str, port: int, data_dir: Path | None = None
+    ) -> None:
         self.health_source = health
         self.metrics = metrics
+        self.data_dir = data_dir  # its filesystem's free space is reported (media and database live there)
         self.host = host
         self.port = port
         self._runner: web.AppRunner | None = None
@@ -61,7 +67,24 @@ class OpsServer:
         return web.json_response({"healthy": healthy, **details}, status=200 if healthy else 503)
 
     async def metrics_route(self, request: web.Request) -> web.Response:
-        await self.check()  # so every scrape sees the gateway as it is now
+        await self.check()  # so every scrape sees the gateway and the disk as they are now
+        if self.data_dir is not None:
+            usage = await asyncio.to_thread(_disk_usage, self.data_dir)
+            if usage is not None:
+                self.metrics.disk_free_bytes.set(usage[0])
+                self.metrics.disk_size_bytes.set(usage[1])
         response = web.Response(body=self.metrics.render())
         response.headers["Content-Type"] = CONTENT_TYPE_LATEST
         return response
+
+
+def _disk_usage(path: Path) -> tuple[int, int] | None:
+    """(free, total) bytes of the filesystem holding `path` or its nearest existing parent, if known."""
+    for candidate in (path, *path.parents):
+        if candidate.exists():
+            try:
+                usage = shutil.disk_usage(candidate)
+            except OSError:
+                return None
+            return usage.free, usage.total
+    return None

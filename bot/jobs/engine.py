@@ -635,6 +635,7 @@ class JobEngine:
                     await self._show_final_progress(job.id)
             return
         log.error("giving up posting job %s after %d attempts; it stays on /job", job_id, DELIVERY_ATTEMPTS)
+        self.metrics.deliveries_given_up.inc()
         if await self.store.mark_delivered(
             job_id, message_id=None, channel_id=None, via="none", note="could not post", now=self.clock()
         ):
