@@ -18,6 +18,7 @@ from typing import Any, Protocol
 from aiohttp import web
 
 from bot.metrics import Metrics
+from bot.serving import start_app
 
 log = logging.getLogger(__name__)
 
@@ -66,13 +67,7 @@ class WebhookListener:
         return app
 
     async def start(self) -> None:
-        self._runner = web.AppRunner(self.build_app(), access_log=None, handle_signals=False)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, self.host, self.port)
-        await site.start()
-        sockets = getattr(site._server, "sockets", None) or []
-        if sockets:
-            self.port = sockets[0].getsockname()[1]  # the real port when 0 was asked for
+        self._runner, self.port = await start_app(self.build_app(), self.host, self.port)
         log.info("webhook listener on %s:%d", self.host, self.port)
 
     async def stop(self) -> None:

@@ -16,6 +16,7 @@ from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST
 
 from bot.metrics import Metrics
+from bot.serving import start_app
 
 log = logging.getLogger(__name__)
 
@@ -42,13 +43,7 @@ class OpsServer:
         return app
 
     async def start(self) -> None:
-        self._runner = web.AppRunner(self.build_app(), access_log=None, handle_signals=False)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, self.host, self.port)
-        await site.start()
-        sockets = getattr(site._server, "sockets", None) or []
-        if sockets:
-            self.port = sockets[0].getsockname()[1]  # the real port when 0 was asked for
+        self._runner, self.port = await start_app(self.build_app(), self.host, self.port)
         log.info("ops server (/metrics, /healthz) on %s:%d", self.host, self.port)
 
     async def stop(self) -> None:
