@@ -30,6 +30,7 @@ from bot.jobs.publisher import DeliveryRetry, JobPublisher
 from bot.jobs.quota import AppliedLimit, CostTable, Period, applicable_limit, period_window
 from bot.jobs.requests import build_request
 from bot.listener import CallbackOutcome
+from bot.logs import log_fields
 from bot.metrics import Metrics
 from bot.models import (
     ErrorCategory,
@@ -287,7 +288,9 @@ class JobEngine:
         await self.audit(
             job.guild_id, job.user_id, "job submitted", f"{_describe(job)} · cost {credits}", job.id
         )
-        self._spawn(self._submit(job.id), f"submit-{job.id}")
+        with log_fields(job_id=job.id, guild_id=job.guild_id, user_id=job.user_id):  # the submit task too
+            log.info("job %s accepted: %s", job.id, _describe(job))
+            self._spawn(self._submit(job.id), f"submit-{job.id}")
         return AcceptedJob(job, limit, reservation.spent)
 
     def _refusal_text(self, reason: str | None, limit: AppliedLimit, spent: int, cost: int) -> str:
@@ -317,7 +320,8 @@ class JobEngine:
             return
         self._submitting.add(job_id)
         try:
-            await self._submit_with_retries(job_id)
+            with log_fields(job_id=job_id):
+                await self._submit_with_retries(job_id)
         finally:
             self._submitting.discard(job_id)
 
@@ -442,7 +446,9 @@ class JobEngine:
             update = self.provider.parse_callback(json.loads(body))
         except (ValueError, KeyError, TypeError, AttributeError):
             return
-        await self.apply_update(job, update)
+        with log_fields(job_id=job.id, guild_id=job.guild_id, user_id=job.user_id):
+            log.info("job %s: callback reports %s", job.id, update.status.value)
+            await self.apply_update(job, update)
         await self._push_back_poll(job)
 
     async def _push_back_poll(self, job: JobRecord) -> None:
@@ -584,7 +590,8 @@ class JobEngine:
         self._delivering.add(job_id)
         try:
             async with self._delivery_slots:
-                await self._deliver_with_retries(job_id)
+                with log_fields(job_id=job_id):
+                    await self._deliver_with_retries(job_id)
         finally:
             self._delivering.discard(job_id)
 
@@ -628,6 +635,7 @@ class JobEngine:
                     await self._show_final_progress(job.id)
             return
         log.error("giving up posting job %s after %d attempts; it stays on /job", job_id, DELIVERY_ATTEMPTS)
+        self.metrics.deliveries_given_up.inc()
         if await self.store.mark_delivered(
             job_id, message_id=None, channel_id=None, via="none", note="could not post", now=self.clock()
         ):
