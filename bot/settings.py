@@ -232,7 +232,3 @@ _SECRET_NAMES = {
     "KLING_SECRET_KEY",
     "KIE_WEBHOOK_HMAC_KEY",
 }
-
-
-def load_settings(**overrides: Any) -> Settings:
-    return Settings(**overrides)
