@@ -67,7 +67,6 @@ class KlingBot(commands.Bot):
         self.services: Services | None = None  # what cogs call; set up with the engine
         self.listener: WebhookListener | None = None
         self.ops: OpsServer | None = None
-        self.synced_commands: list[discord.app_commands.AppCommand] = []
 
     @property
     def engine(self) -> JobEngine:
@@ -135,12 +134,10 @@ class KlingBot(commands.Bot):
         if guild_id is not None:
             guild = discord.Object(id=guild_id)
             self.tree.copy_global_to(guild=guild)
-            self.synced_commands = await self.tree.sync(guild=guild)
+            synced = await self.tree.sync(guild=guild)
         else:
-            self.synced_commands = await self.tree.sync()
-        log.info(
-            "synced %d commands%s", len(self.synced_commands), f" to guild {guild_id}" if guild_id else ""
-        )
+            synced = await self.tree.sync()
+        log.info("synced %d commands%s", len(synced), f" to guild {guild_id}" if guild_id else "")
 
     async def close(self) -> None:
         """Stop taking work, let in-flight work finish for a moment, then close everything.

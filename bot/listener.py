@@ -11,12 +11,12 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Mapping
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
 from aiohttp import web
 
+from bot.jobs.callbacks import CallbackOutcome
 from bot.metrics import Metrics
 from bot.serving import start_app
 
@@ -24,11 +24,14 @@ log = logging.getLogger(__name__)
 
 MAX_CALLBACK_BYTES = 1024 * 1024
 
-
-@dataclass(frozen=True, slots=True)
-class CallbackOutcome:
-    status: int  # the HTTP status to answer with
-    reason: str  # for the metrics label and the body
+# How the engine's verdict on a callback is answered.
+CALLBACK_STATUS = {
+    CallbackOutcome.ACCEPTED: 200,
+    CallbackOutcome.UNKNOWN_TOKEN: 404,
+    CallbackOutcome.BAD_SIGNATURE: 401,
+    CallbackOutcome.WRONG_TASK: 409,
+    CallbackOutcome.UNREADABLE: 400,
+}
 
 
 class CallbackSink(Protocol):
@@ -87,7 +90,7 @@ class WebhookListener:
         except (ValueError, UnicodeDecodeError):
             return self._callback_answer(400, "malformed")
         outcome = await self.sink.accept_callback(token, body, request.headers)
-        return self._callback_answer(outcome.status, outcome.reason)
+        return self._callback_answer(CALLBACK_STATUS[outcome], outcome.value)
 
     def _callback_answer(self, status: int, reason: str) -> web.Response:
         self.metrics.callbacks.labels(result=reason).inc()

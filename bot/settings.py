@@ -246,7 +246,3 @@ _SECRET_NAMES = {
     "KIE_WEBHOOK_HMAC_KEY",
     "SENTRY_DSN",
 }
-
-
-def load_settings(**overrides: Any) -> Settings:
-    return Settings(**overrides)

@@ -12,6 +12,8 @@ from typing import Any
 import pytest
 
 from bot.__main__ import secret_values
+from bot.jobs.callbacks import CallbackOutcome
+from bot.listener import CALLBACK_STATUS
 from bot.logs import configure_logging
 from db.records import JobRecord, JobState
 from tests.bot.jobs.helpers import (
@@ -262,3 +264,14 @@ async def test_json_logs_are_one_object_a_line_and_scrubbed(
         assert secret not in output, f"the {name} is in the logs"
     for token in interaction_tokens:
         assert token not in output, "an interaction token is in the logs"
+
+
+def test_every_callback_outcome_has_an_http_status() -> None:
+    assert set(CALLBACK_STATUS) == set(CallbackOutcome)
+    assert CALLBACK_STATUS[CallbackOutcome.ACCEPTED] == 200
+    assert {CALLBACK_STATUS[o] for o in CallbackOutcome if o is not CallbackOutcome.ACCEPTED} == {
+        400,
+        401,
+        404,
+        409,
+    }
