@@ -111,9 +111,7 @@ def _option_text(problem: CapabilityProblem) -> str | None:
         case OptionNotOffered(model, option, ()):
             return f"{model} {_does_not(option)}, nor does any model here; {_undo(option)}."
         case OptionNotOffered(model, option, models):
-            return (
-                f"{model} {_does_not(option)}; choose model: {_or(models)} or remove {OPTION_NAMES[option]}."
-            )
+            return f"{model} {_does_not(option)}; choose model: {_or(models)}, or {_undo(option)}."
         case OptionsExclusive(model, option, other):
             return (
                 f"{model} does not take {OPTION_NAMES[option]} together with {OPTION_NAMES[other]}; "

@@ -156,8 +156,6 @@ KLING_V3_TURBO = ModelRow(
     sound_always=True,
 )
 
-VIDEO_KINDS = frozenset({JobKind.TEXT2VIDEO, JobKind.IMAGE2VIDEO})
-
 
 def _rows(*rows: ModelRow) -> Mapping[str, ModelRow]:
     return MappingProxyType({row.name: row for row in rows})
@@ -283,9 +281,8 @@ def shot_models(family: str) -> tuple[str, ...]:
 def extends_natively(family: str, model: str | None) -> bool:
     """Whether a video made by `model` can go to the family's extend action (kling-v1 family only);
     when not, continue it with FEATURE_EXTEND_MODEL and a `refer_type: feature` reference video."""
-    return (model or capabilities(family).defaults.get(JobKind.TEXT2VIDEO)) in capabilities(
-        family
-    ).extend_models
+    caps = capabilities(family)
+    return (model or caps.defaults.get(JobKind.TEXT2VIDEO)) in caps.extend_models
 
 
 def makes_sound(family: str, model: str | None, sound: bool | None) -> bool:
