@@ -13,6 +13,7 @@ from discord.ext import commands
 
 from bot.discord_endpoints import configure_discord_endpoints
 from bot.discord_ui.publisher import DiscordPublisher
+from bot.downloads import Downloader
 from bot.jobs.engine import EngineConfig, JobEngine
 from bot.jobs.inputs import InputStore
 from bot.jobs.quota import CostTable
@@ -61,6 +62,7 @@ class KlingBot(commands.Bot):
         self._provider = provider
         self._cog_names = cogs
         self.inputs = InputStore(settings.media_path)
+        self.downloads = Downloader()  # attachments; its HTTP session is made on first use
         self.publisher: DiscordPublisher | None = None
         self._engine: JobEngine | None = None
         self.services: Services | None = None  # what cogs call; set up with the engine
@@ -149,6 +151,7 @@ class KlingBot(commands.Bot):
         await super().close()
         if self.publisher is not None:
             await self.publisher.close()
+        await self.downloads.close()
         if self._provider is not None:
             await self._provider.close()
         await self.store.close()

@@ -192,10 +192,10 @@ class VideoCog(commands.GroupCog, group_name="video", group_description="Make vi
             raise UserFacingError("Videos with an end image can only be 5 seconds long; choose 5 seconds.")
         requester = requester_from(interaction)
         await check_early(interaction, JobDraft(JobKind.IMAGE2VIDEO, requester, options))
-        first, notes = await load_image(image, role="image", label="image")
+        first, notes = await load_image(interaction, image, role="image", label="image")
         inputs = [first]
         if end_image is not None:
-            last, end_notes = await load_image(end_image, role="end_image", label="end image")
+            last, end_notes = await load_image(interaction, end_image, role="end_image", label="end image")
             inputs.append(last)
             notes += end_notes
         draft = JobDraft(JobKind.IMAGE2VIDEO, requester, options, inputs=tuple(inputs), notes=tuple(notes))
