@@ -9,6 +9,7 @@ from functools import partial
 import discord
 
 from bot.discord_ui.job_text import accepted_text
+from bot.discord_ui.limits import fit_content
 from bot.downloads import DownloadPurpose
 from bot.errors import UserFacingError
 from bot.jobs.drafts import InputFile, JobDraft
@@ -79,7 +80,7 @@ async def hand_over(interaction: discord.Interaction, draft: JobDraft, notes: li
     bot = kling_bot(interaction)
     accepted = await bot.engine.accept(draft)
     text = accepted_text(accepted.job, accepted.limit, accepted.spent, notes)
-    await interaction.edit_original_response(content=text)
+    await interaction.edit_original_response(content=fit_content(text))
 
 
 async def check_early(interaction: discord.Interaction, draft: JobDraft) -> None:
