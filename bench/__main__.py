@@ -109,6 +109,7 @@ class World:
             DATABASE_URL=f"sqlite:///{self.tmp / 'bot.db'}",
             WEBHOOK_HOST="127.0.0.1",
             WEBHOOK_PORT=str(webhook_port),
+            OPS_PORT="0",
             LOG_FORMAT="json",
             LOG_LEVEL="INFO",
             POLL_INTERVAL_SECONDS="15",

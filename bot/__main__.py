@@ -13,7 +13,8 @@ from dataclasses import replace
 import aiohttp
 from pydantic import ValidationError
 
-from bot.logs import configure_logging
+from bot.error_reporting import init_error_reporting
+from bot.logs import SecretFilter, configure_logging
 from bot.models import ErrorCategory
 from bot.providers import AccountBalance, HttpConfig, ProviderError, build_provider
 from bot.retry import RetryPolicy
@@ -43,6 +44,7 @@ def secret_values(settings: Settings) -> list[str]:
         settings.kling_access_key,
         settings.kling_secret_key,
         settings.kie_webhook_hmac_key,
+        settings.sentry_dsn,
     ):
         if secret is not None:
             values.append(secret.get_secret_value())
@@ -150,6 +152,7 @@ async def run_bot(settings: Settings) -> None:
     from bot.client import KlingBot
 
     assert settings.discord_token is not None
+    init_error_reporting(settings, SecretFilter(secret_values(settings)))
     bot = KlingBot(settings)
     loop = asyncio.get_running_loop()
     stopping = asyncio.Event()

@@ -20,6 +20,7 @@ from bot.jobs.quota import CostTable
 from bot.jobs.services import Services
 from bot.listener import WebhookListener
 from bot.metrics import Metrics
+from bot.ops import OpsServer
 from bot.providers import build_provider
 from bot.providers.base import ProviderClient
 from bot.settings import Settings
@@ -67,7 +68,7 @@ class KlingBot(commands.Bot):
         self._engine: JobEngine | None = None
         self.services: Services | None = None  # what cogs call; set up with the engine
         self.listener: WebhookListener | None = None
-        self.synced_commands: list[discord.app_commands.AppCommand] = []
+        self.ops: OpsServer | None = None
 
     @property
     def engine(self) -> JobEngine:
@@ -115,12 +116,16 @@ class KlingBot(commands.Bot):
         self.listener = WebhookListener(
             self._engine,
             self._engine.hosting,
-            self,
             self.metrics,
             host=self.settings.webhook_host,
             port=self.settings.webhook_port,
         )
         await self.listener.start()
+        settings = self.settings
+        self.ops = OpsServer(
+            self, self.metrics, host=settings.ops_host, port=settings.ops_port, data_dir=settings.media_path
+        )
+        await self.ops.start()
         for name in self._cog_names:
             await self.load_extension(name)
         await self.sync_commands()
@@ -131,12 +136,10 @@ class KlingBot(commands.Bot):
         if guild_id is not None:
             guild = discord.Object(id=guild_id)
             self.tree.copy_global_to(guild=guild)
-            self.synced_commands = await self.tree.sync(guild=guild)
+            synced = await self.tree.sync(guild=guild)
         else:
-            self.synced_commands = await self.tree.sync()
-        log.info(
-            "synced %d commands%s", len(self.synced_commands), f" to guild {guild_id}" if guild_id else ""
-        )
+            synced = await self.tree.sync()
+        log.info("synced %d commands%s", len(synced), f" to guild {guild_id}" if guild_id else "")
 
     async def close(self) -> None:
         """Stop taking work, let in-flight work finish for a moment, then close everything.
@@ -148,6 +151,8 @@ class KlingBot(commands.Bot):
             await self._engine.stop(grace=5.0)
         if self.listener is not None:
             await self.listener.stop()
+        if self.ops is not None:
+            await self.ops.stop()
         await super().close()
         if self.publisher is not None:
             await self.publisher.close()

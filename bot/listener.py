@@ -1,9 +1,9 @@
 """The webhook listener: an aiohttp server in the bot's process, started and stopped with the bot.
 
-Routes (PRODUCT.md §5): POST /callbacks/{token}, GET /healthz, GET /metrics, GET /inputs/{token}/{name}
+Routes (PRODUCT.md §5): POST /callbacks/{token}, GET /inputs/{token}/{name}
 which serves a job's input files to the provider under an unguessable, expiring path, and
 GET /results/{job_id}/{token}/{name} which serves a finished video too large to upload to Discord, for
-the time its link says.
+the time its link says. /metrics and /healthz live on the private ops port (bot/ops.py).
 """
 
 from __future__ import annotations
@@ -11,24 +11,27 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Mapping
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
 from aiohttp import web
-from prometheus_client import CONTENT_TYPE_LATEST
 
+from bot.jobs.callbacks import CallbackOutcome
 from bot.metrics import Metrics
+from bot.serving import start_app
 
 log = logging.getLogger(__name__)
 
 MAX_CALLBACK_BYTES = 1024 * 1024
 
-
-@dataclass(frozen=True, slots=True)
-class CallbackOutcome:
-    status: int  # the HTTP status to answer with
-    reason: str  # for the metrics label and the body
+# How the engine's verdict on a callback is answered.
+CALLBACK_STATUS = {
+    CallbackOutcome.ACCEPTED: 200,
+    CallbackOutcome.UNKNOWN_TOKEN: 404,
+    CallbackOutcome.BAD_SIGNATURE: 401,
+    CallbackOutcome.WRONG_TASK: 409,
+    CallbackOutcome.UNREADABLE: 400,
+}
 
 
 class CallbackSink(Protocol):
@@ -41,16 +44,11 @@ class FileSource(Protocol):
     async def result_file(self, job_id: str, token: str, name: str) -> Path | None: ...
 
 
-class HealthSource(Protocol):
-    async def health(self) -> tuple[bool, dict[str, Any]]: ...
-
-
 class WebhookListener:
     def __init__(
         self,
         sink: CallbackSink,
         files: FileSource,
-        health: HealthSource,
         metrics: Metrics,
         *,
         host: str,
@@ -58,7 +56,6 @@ class WebhookListener:
     ) -> None:
         self.sink = sink
         self.files = files
-        self.health_source = health
         self.metrics = metrics
         self.host = host
         self.port = port
@@ -68,20 +65,12 @@ class WebhookListener:
         # client_max_size one byte over the limit: bigger bodies are refused by our own check below.
         app = web.Application(client_max_size=MAX_CALLBACK_BYTES + 1)
         app.router.add_post("/callbacks/{token}", self.callback)
-        app.router.add_get("/healthz", self.healthz)
-        app.router.add_get("/metrics", self.metrics_route)
         app.router.add_get("/inputs/{token}/{name}", self.input_route)
         app.router.add_get("/results/{job_id}/{token}/{name}", self.result_route)
         return app
 
     async def start(self) -> None:
-        self._runner = web.AppRunner(self.build_app(), access_log=None, handle_signals=False)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, self.host, self.port)
-        await site.start()
-        sockets = getattr(site._server, "sockets", None) or []
-        if sockets:
-            self.port = sockets[0].getsockname()[1]  # the real port when 0 was asked for
+        self._runner, self.port = await start_app(self.build_app(), self.host, self.port)
         log.info("webhook listener on %s:%d", self.host, self.port)
 
     async def stop(self) -> None:
@@ -101,20 +90,11 @@ class WebhookListener:
         except (ValueError, UnicodeDecodeError):
             return self._callback_answer(400, "malformed")
         outcome = await self.sink.accept_callback(token, body, request.headers)
-        return self._callback_answer(outcome.status, outcome.reason)
+        return self._callback_answer(CALLBACK_STATUS[outcome], outcome.value)
 
     def _callback_answer(self, status: int, reason: str) -> web.Response:
         self.metrics.callbacks.labels(result=reason).inc()
         return web.json_response({"ok": status == 200, "result": reason}, status=status)
-
-    async def healthz(self, request: web.Request) -> web.Response:
-        healthy, details = await self.health_source.health()
-        return web.json_response({"healthy": healthy, **details}, status=200 if healthy else 503)
-
-    async def metrics_route(self, request: web.Request) -> web.Response:
-        response = web.Response(body=self.metrics.render())
-        response.headers["Content-Type"] = CONTENT_TYPE_LATEST
-        return response
 
     async def input_route(self, request: web.Request) -> web.StreamResponse:
         path = await self.files.input_file(request.match_info["token"], request.match_info["name"])

@@ -1,4 +1,5 @@
-"""Logging set-up: plain text or one JSON object a line, with secrets scrubbed from every record."""
+"""Logging set-up: plain text or one JSON object a line, with secrets scrubbed from every record and the
+current job's ids (`log_fields`) on every line, so one job's story can be found by its id alone."""
 
 from __future__ import annotations
 
@@ -55,6 +56,29 @@ def current_log_fields() -> dict[str, object]:
     return dict(_LOG_FIELDS.get())
 
 
+# Shown first and in this order; any other field follows in the order it was set.
+_FIELD_ORDER = ("job_id", "guild_id", "user_id", "ref")
+
+
+class LogFieldsFilter(logging.Filter):
+    """Puts the current `log_fields` on every record the handler emits: as attributes (JSON fields) and as
+    `record.fields_prefix` ("job_id=k7f3a9c2 guild_id=… ") for the text format. An explicit `extra=` wins."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        for key, value in _LOG_FIELDS.get():
+            if not hasattr(record, key):
+                setattr(record, key, value)
+        keys = [k for k in _FIELD_ORDER if hasattr(record, k)]
+        keys += [k for k, _ in _LOG_FIELDS.get() if k not in keys]
+        fields = {key: getattr(record, key) for key in keys}
+        record.log_fields = fields
+        record.fields_prefix = "".join(f"{key}={value} " for key, value in fields.items())
+        return True
+
+
+TEXT_FORMAT = "%(asctime)s %(levelname)-7s %(name)s: %(fields_prefix)s%(message)s"
+
+
 class SecretFilter(logging.Filter):
     """Scrubs known secret values and secret-shaped strings from the formatted message."""
 
@@ -89,9 +113,11 @@ class JsonFormatter(logging.Formatter):
             "logger": record.name,
             "message": record.getMessage(),
         }
-        for key in ("job_id", "guild_id", "user_id", "ref"):
-            if hasattr(record, key):
-                entry[key] = getattr(record, key)
+        fields = getattr(record, "log_fields", None)
+        if fields is None:  # a handler without LogFieldsFilter: explicit extras only
+            fields = {key: getattr(record, key) for key in _FIELD_ORDER if hasattr(record, key)}
+        for key, value in fields.items():
+            entry.setdefault(key, value)
         if record.exc_text:
             entry["exception"] = record.exc_text
         elif record.exc_info:
@@ -103,10 +129,8 @@ def configure_logging(level: str, fmt: str, secrets: Iterable[str] = ()) -> Secr
     handler = logging.StreamHandler(sys.stderr)
     secret_filter = SecretFilter(secrets)
     handler.addFilter(secret_filter)
-    if fmt == "json":
-        handler.setFormatter(JsonFormatter())
-    else:
-        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)-7s %(name)s: %(message)s"))
+    handler.addFilter(LogFieldsFilter())
+    handler.setFormatter(JsonFormatter() if fmt == "json" else logging.Formatter(TEXT_FORMAT))
     root = logging.getLogger()
     for existing in list(root.handlers):
         root.removeHandler(existing)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from functools import partial
+
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 
 _LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60)
@@ -39,6 +41,16 @@ class Metrics:
         self.jobs_in_flight = Gauge(
             "klingbot_jobs_in_flight", "Jobs accepted and not yet finished", registry=r
         )
+        # Operator-facing series (alerts and the dashboard in deploy/ use them).
+        self.deliveries_given_up = Counter(
+            "klingbot_deliveries_given_up", "Finished videos the bot stopped trying to post", registry=r
+        )
+        gauge = partial(Gauge, registry=r)
+        self.gateway_connected = gauge("klingbot_gateway_connected", "1 while the gateway is up, else 0")
+        # Set by the media folder's owner as files come and go (not updated yet: it reads 0 until then).
+        self.media_bytes = gauge("klingbot_media_bytes", "Bytes of job inputs and results kept")
+        self.disk_free_bytes = gauge("klingbot_disk_free_bytes", "Free bytes on the media disk")
+        self.disk_size_bytes = gauge("klingbot_disk_size_bytes", "Size of the media disk")
 
     def render(self) -> bytes:
         return generate_latest(self.registry)

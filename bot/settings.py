@@ -68,6 +68,10 @@ class Settings(BaseSettings):
     public_base_url: str | None = None
     webhook_host: str = "0.0.0.0"
     webhook_port: Annotated[int, Field(ge=0, le=65535)] = 8080
+    # The private ops port: /metrics and /healthz, for Prometheus and health checks, never the internet.
+    ops_host: str = "127.0.0.1"
+    ops_port: Annotated[int, Field(ge=0, le=65535)] = 9100
+    sentry_dsn: SecretStr | None = None  # set: unexpected exceptions are reported there, scrubbed
 
     database_url: str = "sqlite:///data/klingbot.db"
     poll_interval_seconds: Annotated[float, Field(gt=0, le=3600)] = 15.0
@@ -102,6 +106,7 @@ class Settings(BaseSettings):
         "kling_api_base",
         "public_base_url",
         "low_balance_threshold",
+        "sentry_dsn",
         mode="before",
     )
     @classmethod
@@ -239,8 +244,5 @@ _SECRET_NAMES = {
     "KLING_ACCESS_KEY",
     "KLING_SECRET_KEY",
     "KIE_WEBHOOK_HMAC_KEY",
+    "SENTRY_DSN",
 }
-
-
-def load_settings(**overrides: Any) -> Settings:
-    return Settings(**overrides)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Callable
 from functools import partial
 
@@ -13,6 +14,7 @@ from bot.discord_ui.limits import fit_content
 from bot.downloads import DownloadPurpose
 from bot.errors import UserFacingError
 from bot.jobs.drafts import InputFile, JobDraft
+from bot.logs import log_fields
 from bot.media import (
     IMAGE_MAX_BYTES,
     VIDEO_MAX_BYTES,
@@ -22,6 +24,8 @@ from bot.media import (
     prepare_motion_video,
 )
 from cogs.common import kling_bot, read_attachment
+
+log = logging.getLogger(__name__)
 
 
 async def load_image(
@@ -78,9 +82,14 @@ def _input_file(
 
 async def hand_over(interaction: discord.Interaction, draft: JobDraft, notes: list[str]) -> None:
     bot = kling_bot(interaction)
-    accepted = await bot.engine.accept(draft)
-    text = accepted_text(accepted.job, accepted.limit, accepted.spent, notes)
-    await interaction.edit_original_response(content=fit_content(text))
+    requester = draft.requester
+    with log_fields(guild_id=requester.guild_id, user_id=requester.user_id):
+        accepted = await bot.engine.accept(draft)
+        with log_fields(job_id=accepted.job.id):
+            command = interaction.command.qualified_name if interaction.command else "?"
+            log.info("/%s: job %s handed over", command, accepted.job.id)
+            text = accepted_text(accepted.job, accepted.limit, accepted.spent, notes)
+            await interaction.edit_original_response(content=fit_content(text))
 
 
 async def check_early(interaction: discord.Interaction, draft: JobDraft) -> None:

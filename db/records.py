@@ -25,9 +25,6 @@ class JobState(StrEnum):
         return self in (JobState.PENDING, JobState.SUBMITTED)
 
 
-UNFINISHED_STATES = (JobState.PENDING, JobState.SUBMITTED, JobState.SUCCEEDED)
-
-
 class Settlement(StrEnum):
     RESERVED = "reserved"
     CHARGED = "charged"

@@ -136,5 +136,14 @@ class AuditLog(Protocol):
     async def mark_audit_posted(self, entry_id: int, now: float) -> None: ...
 
 
-class Store(StoreLifecycle, JobStore, CallbackInbox, GuildSettingsStore, CreditLedger, AuditLog, Protocol):
+class DueTimes(Protocol):
+    """When the engine's background loops next have work, so they sleep until then."""
+
+    async def next_poll_due_at(self) -> float | None: ...
+    async def earliest_created_at(self, states: Sequence[JobState]) -> float | None: ...
+
+
+class Store(
+    StoreLifecycle, JobStore, CallbackInbox, GuildSettingsStore, CreditLedger, AuditLog, DueTimes, Protocol
+):
     """Everything together: what the bot's client builds and hands to the engine and the cogs."""

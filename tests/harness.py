@@ -89,6 +89,7 @@ class Harness:
             "public_base_url": f"http://127.0.0.1:{self.webhook_port}" if self.callbacks else None,
             "webhook_host": "127.0.0.1",
             "webhook_port": self.webhook_port,
+            "ops_port": 0,  # the bound port is bot.ops.port
             "database_url": f"sqlite:///{self.tmp / 'klingbot.db'}",
             "media_dir": self.tmp / "media",
             "poll_interval_seconds": 0.2,

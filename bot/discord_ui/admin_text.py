@@ -3,10 +3,9 @@ role, in the words moderators read."""
 
 from __future__ import annotations
 
-from bot.discord_ui.limits import quote
+from bot.discord_ui.limits import REASON_SHOWN, quote
 from bot.discord_ui.render import (
     PERIOD_NOW,
-    REASON_SHOWN,
     amount_text,
     channel_mention,
     credits_text,

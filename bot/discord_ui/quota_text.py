@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from bot.discord_ui.limits import NAME_SHOWN, listed, quote
+from bot.discord_ui.limits import NAME_SHOWN, REASON_SHOWN, listed, quote
 from bot.discord_ui.render import (
     PERIOD_EACH,
     PERIOD_NOW,
-    REASON_SHOWN,
     channel_mention,
     credits_text,
     plural,

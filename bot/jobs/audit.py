@@ -8,8 +8,12 @@ JSON in the `detail` column. Rows written before records were structured hold pl
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import StrEnum
+
+from db.records import JobRecord
+from db.store import Store
 
 FactValue = str | int | float | bool | None
 
@@ -52,3 +56,39 @@ def decode_facts(detail: str) -> dict[str, FactValue]:
     except ValueError:
         return {"text": detail}
     return value if isinstance(value, dict) else {"text": detail}
+
+
+def job_facts(job: JobRecord, **more: FactValue) -> dict[str, FactValue]:
+    """The facts every job record carries (kind, member, credits), plus any given."""
+    return {"kind": job.kind, "user_id": job.user_id, "credits": job.credits, **more}
+
+
+class AuditTrail:
+    """Writes audit records to the store; `written` is called after each (it wakes the poster)."""
+
+    def __init__(self, store: Store, clock: Callable[[], float], written: Callable[[], None]) -> None:
+        self.store = store
+        self.clock = clock
+        self.written = written
+
+    async def record(self, record: AuditRecord) -> None:
+        if record.guild_id is None:
+            return  # no server, no log channel
+        await self.store.add_audit(
+            record.guild_id,
+            record.actor_id,
+            record.action.value,
+            encode_facts(record.facts),
+            record.job_id,
+            self.clock(),
+        )
+        self.written()
+
+    async def record_text(
+        self, guild_id: int | None, actor_id: int | None, action: str, detail: str, job_id: str | None
+    ) -> None:
+        """A line whose detail is already worded (kept for callers that still word their own)."""
+        if guild_id is None:
+            return
+        await self.store.add_audit(guild_id, actor_id, action, detail, job_id, self.clock())
+        self.written()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
-from bot.errors import Refusal
+from bot.jobs.refusals import BlockedTerm, ChannelNotAllowed, ServerPaused
 from db.records import GuildSettings
 
 
@@ -38,30 +38,22 @@ def check_policy(
     texts: Iterable[str | None],
     parent_channel_id: int | None = None,
 ) -> None:
-    """Raise a Refusal naming the rule and what to do; return quietly when the job may go ahead.
+    """Raise the refusal of the first rule that says no; return quietly when the job may go ahead.
 
     A thread counts as part of its parent channel: allowing #videos allows the threads under it.
     """
     if settings.paused:
-        reason = f" ({settings.pause_reason})" if settings.pause_reason else ""
-        raise Refusal(
-            f"Video generation is paused on this server{reason}. Try again once a moderator resumes it "
-            "with /kling-admin resume; nothing was charged."
-        )
+        raise ServerPaused(settings.pause_reason)
     allowed = settings.allowed_channels
     if (
         allowed
         and channel_id not in allowed
         and (parent_channel_id is None or parent_channel_id not in allowed)
     ):
-        channels = ", ".join(f"<#{c}>" for c in sorted(settings.allowed_channels))
-        raise Refusal(f"Videos can't be made in this channel. Try one of these: {channels}.")
+        raise ChannelNotAllowed(tuple(sorted(allowed)))
     for text in texts:
         if not text:
             continue
         found = blocked_terms_in(text, settings.blocklist)
         if found:
-            raise Refusal(
-                f'Your prompt contains a term this server does not allow ("{found[0]}"). '
-                "Rephrase it and try again; nothing was charged."
-            )
+            raise BlockedTerm(found[0])

@@ -68,7 +68,6 @@ def period_window(period: Period, now: float) -> tuple[float, float]:
 class AppliedLimit:
     credits: int | None  # None: unlimited
     period: Period
-    source: str  # "user override", "role <id>", "server default", "no limit set"
     scope: str = "none"  # user | role | guild | none: which kind of limit it is
     role_id: int | None = None  # the role whose limit applies, when scope is "role"
 
@@ -84,7 +83,7 @@ def applicable_limit(limits: list[QuotaLimit], user_id: int, role_ids: tuple[int
     """A user override beats roles; among roles the most generous wins; else the server default."""
     for limit in limits:
         if limit.scope == "user" and limit.target_id == user_id:
-            return AppliedLimit(limit.credits, Period(limit.period), "your personal limit", "user")
+            return AppliedLimit(limit.credits, Period(limit.period), "user")
     role_limits = [limit for limit in limits if limit.scope == "role" and limit.target_id in role_ids]
     if role_limits:
         # Equal credits: the shorter period gives more, so it wins (and the choice is deterministic).
@@ -95,14 +94,8 @@ def applicable_limit(limits: list[QuotaLimit], user_id: int, role_ids: tuple[int
                 -_PERIOD_RANK[Period(lim.period)],
             ),
         )
-        return AppliedLimit(
-            best.credits,
-            Period(best.period),
-            f"the limit of role <@&{best.target_id}>",
-            "role",
-            best.target_id,
-        )
+        return AppliedLimit(best.credits, Period(best.period), "role", best.target_id)
     for limit in limits:
         if limit.scope == "guild":
-            return AppliedLimit(limit.credits, Period(limit.period), "the server's default limit", "guild")
-    return AppliedLimit(None, Period.DAY, "no limit set")
+            return AppliedLimit(limit.credits, Period(limit.period), "guild")
+    return AppliedLimit(None, Period.DAY)

@@ -169,3 +169,21 @@ class JobsSql:
             [s.value for s in states],
         )
         return int(row["n"]) if row else 0
+
+    # ---- when the engine's background loops next have work ---------------------------------
+
+    async def next_poll_due_at(self) -> float | None:
+        """When the next submitted job is due for a poll (None: no job is waiting for one)."""
+        row = await self._db.fetchone(
+            "SELECT MIN(next_poll_at) AS due FROM jobs WHERE status = ? AND next_poll_at IS NOT NULL",
+            (JobState.SUBMITTED.value,),
+        )
+        return None if row is None or row["due"] is None else float(row["due"])
+
+    async def earliest_created_at(self, states: Sequence[JobState]) -> float | None:
+        """When the oldest job in `states` was created (the timeout sweep's next deadline follows)."""
+        row = await self._db.fetchone(
+            f"SELECT MIN(created_at) AS oldest FROM jobs WHERE status IN ({placeholders(len(states))})",
+            [s.value for s in states],
+        )
+        return None if row is None or row["oldest"] is None else float(row["oldest"])

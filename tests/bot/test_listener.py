@@ -1,19 +1,19 @@
-"""The webhook listener of the running bot: callback authentication and limits, /healthz, /metrics,
-and logs that never carry secrets."""
+"""The webhook listener of the running bot: callback authentication and limits, and logs that never
+carry secrets. /healthz and /metrics are on the ops port: tests/bot/test_ops.py."""
 
 from __future__ import annotations
 
-import asyncio
 import json
 import logging
 import time
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
-import aiohttp
 import pytest
 
 from bot.__main__ import secret_values
+from bot.jobs.callbacks import CallbackOutcome
+from bot.listener import CALLBACK_STATUS
 from bot.logs import configure_logging
 from db.records import JobRecord, JobState
 from tests.bot.jobs.helpers import (
@@ -23,7 +23,6 @@ from tests.bot.jobs.helpers import (
     finish_silently,
     no_more_work,
     post_raw,
-    progress_posted,
     start_job,
     task_of,
     video_posts,
@@ -167,91 +166,6 @@ async def test_callback_for_a_finished_job_is_harmless(
     assert len(video_posts(h)) == 1
 
 
-# ---- health and metrics ---------------------------------------------------------------------------------
-
-
-async def healthz(h: Harness) -> tuple[int, dict[str, Any]]:
-    async with (
-        aiohttp.ClientSession() as session,
-        session.get(f"http://127.0.0.1:{h.webhook_port}/healthz") as resp,
-    ):
-        return resp.status, await resp.json()
-
-
-async def test_healthz_reports_discord_store_and_jobs_in_flight(make_harness: HarnessFactory) -> None:
-    h = await make_harness("gateway", provider_options={"auto": False})
-    assert await healthz(h) == (
-        200,
-        {"healthy": True, "discord": "connected", "store": "ok", "jobs_in_flight": 0, "provider": "gateway"},
-    )
-    await start_job(h)
-    status, body = await healthz(h)
-    assert status == 200 and body["jobs_in_flight"] == 1
-
-
-async def test_healthz_is_503_when_the_store_is_closed(make_harness: HarnessFactory) -> None:
-    h = await make_harness("acedata")
-    await h.running.store.close()
-    status, body = await healthz(h)
-    assert status == 503
-    assert body["healthy"] is False and body["store"] == "unavailable" and body["jobs_in_flight"] is None
-
-
-async def test_healthz_is_503_when_the_gateway_is_disconnected(make_harness: HarnessFactory) -> None:
-    h = await make_harness("acedata")
-    disconnected = asyncio.ensure_future(h.running.wait_for("disconnect", timeout=10))
-    await h.fake.stop()  # Discord unreachable: the connection drops and cannot come back
-    await disconnected
-    status, body = await healthz(h)
-    assert body["discord"] == "disconnected"
-    assert status == 503
-
-
-async def test_metrics_have_job_callback_poll_and_delivery_series(make_harness: HarnessFactory) -> None:
-    h = await make_harness("acedata", provider_options={"auto": False})
-    first = await start_job(h, prompt="a glass of water on a table")
-    await progress_posted(h, first)
-    h.fake.inject("PATCH", r"^/channels/\d+/messages/\d+$", 403, {"message": "Missing Access", "code": 50001})
-    await h.provider.succeed(task_of(h, first).task_id)  # by callback
-    await h.wait_delivered(first.id)
-    second = await start_job(h, prompt="a sailboat at dawn")
-    await finish_silently(h, second)  # by polling, once the callback is overdue
-    h.clock.advance(200)
-    h.running.engine.wake()
-    await h.wait_delivered(second.id)
-    await post_raw(callback_url(h, second, "forged-token"), b"{}")
-    h.provider.fail_next(
-        "/kling/videos", 400, {"success": False, "error": {"code": "bad_request", "message": "no"}}
-    )
-    handle = await h.slash("video", {"prompt": "a third one"}, subcommand="text")
-    third = (await h.reply(handle)).content.split("`")[1]
-    await h.wait_job(lambda j: j.status is JobState.FAILED, third)
-    await no_more_work(h)
-    async with (
-        aiohttp.ClientSession() as session,
-        session.get(f"http://127.0.0.1:{h.webhook_port}/metrics") as resp,
-    ):
-        assert resp.status == 200
-        assert resp.content_type == "text/plain"
-        text = await resp.text()
-    samples = {
-        name: float(value)
-        for name, value in (line.rsplit(" ", 1) for line in text.splitlines() if line and line[0] != "#")
-    }
-    assert samples['klingbot_jobs_total{kind="text2video",outcome="accepted"}'] == 3
-    assert samples['klingbot_jobs_total{kind="text2video",outcome="succeeded"}'] == 2
-    assert samples['klingbot_jobs_total{kind="text2video",outcome="delivered_channel"}'] == 2
-    assert samples['klingbot_jobs_total{kind="text2video",outcome="failed"}'] == 1
-    assert samples['klingbot_callbacks_total{result="accepted"}'] == 1
-    assert samples['klingbot_callbacks_total{result="unknown_token"}'] == 1
-    assert samples['klingbot_polls_total{result="ok"}'] >= 1
-    assert samples["klingbot_delivery_latency_seconds_count"] == 2
-    assert samples['klingbot_generation_seconds_count{kind="text2video"}'] == 2
-    assert samples['klingbot_discord_errors_total{status="403"}'] == 1
-    assert samples['klingbot_provider_errors_total{category="invalid_request"}'] == 1
-    assert samples["klingbot_jobs_in_flight"] >= 0
-
-
 # ---- logs ---------------------------------------------------------------------------------------------
 
 
@@ -350,3 +264,14 @@ async def test_json_logs_are_one_object_a_line_and_scrubbed(
         assert secret not in output, f"the {name} is in the logs"
     for token in interaction_tokens:
         assert token not in output, "an interaction token is in the logs"
+
+
+def test_every_callback_outcome_has_an_http_status() -> None:
+    assert set(CALLBACK_STATUS) == set(CallbackOutcome)
+    assert CALLBACK_STATUS[CallbackOutcome.ACCEPTED] == 200
+    assert {CALLBACK_STATUS[o] for o in CallbackOutcome if o is not CallbackOutcome.ACCEPTED} == {
+        400,
+        401,
+        404,
+        409,
+    }

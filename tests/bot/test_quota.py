@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
+from typing import Any
 
 import pytest
 
-from bot.discord_ui.render import price_list
-from bot.errors import Refusal
+from bot.discord_ui.render import price_list, refusal_text
 from bot.jobs.policy import blocked_terms_in, check_policy, normalise_term
 from bot.jobs.quota import CostTable, Period, applicable_limit, period_window
+from bot.jobs.refusals import BlockedTerm, ChannelNotAllowed, JobRefused, ServerPaused
 from bot.models import JobKind
 from db.records import GuildSettings, QuotaLimit
 
@@ -248,20 +250,29 @@ def test_normalise_term() -> None:
     assert normalise_term("   ") == ""
 
 
+def refusal_of(settings: GuildSettings, **where: Any) -> JobRefused:
+    with pytest.raises(JobRefused) as refused:
+        check_policy(settings, **where)
+    return refused.value
+
+
 def test_policy_order_and_messages() -> None:
     settings = GuildSettings(GUILD, paused=True, pause_reason="maintenance", allowed_channels=frozenset({5}))
-    with pytest.raises(Refusal, match=r"paused on this server \(maintenance\)"):
-        check_policy(settings, channel_id=6, texts=["x"])
+    paused = refusal_of(settings, channel_id=6, texts=["x"])
+    assert isinstance(paused, ServerPaused) and paused.reason == "maintenance"
+    assert re.search(r"paused on this server \(maintenance\)", refusal_text(paused))
     settings = GuildSettings(GUILD, allowed_channels=frozenset({5, 7}), blocklist=("dragon",))
-    with pytest.raises(Refusal, match=r"Try one of these: <#5>, <#7>"):
-        check_policy(settings, channel_id=6, texts=["a dragon"])
-    with pytest.raises(Refusal, match=r'\("dragon"\)'):
-        check_policy(settings, channel_id=5, texts=[None, "no DRAGON please"])
+    elsewhere = refusal_of(settings, channel_id=6, texts=["a dragon"])
+    assert isinstance(elsewhere, ChannelNotAllowed) and elsewhere.allowed_channel_ids == (5, 7)
+    assert re.search(r"Try one of these: <#5>, <#7>", refusal_text(elsewhere))
+    blocked = refusal_of(settings, channel_id=5, texts=[None, "no DRAGON please"])
+    assert isinstance(blocked, BlockedTerm) and blocked.term == "dragon"
+    assert re.search(r'\("dragon"\)', refusal_text(blocked))
     check_policy(settings, channel_id=7, texts=["a dragonfly", None])
 
 
 def test_a_thread_counts_as_part_of_its_allowed_parent_channel() -> None:
     settings = GuildSettings(guild_id=1, allowed_channels=frozenset({5}))
     check_policy(settings, channel_id=900, parent_channel_id=5, texts=[])
-    with pytest.raises(Refusal, match="can't be made in this channel"):
-        check_policy(settings, channel_id=900, parent_channel_id=6, texts=[])
+    elsewhere = refusal_of(settings, channel_id=900, parent_channel_id=6, texts=[])
+    assert "can't be made in this channel" in refusal_text(elsewhere)

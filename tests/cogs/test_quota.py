@@ -116,8 +116,7 @@ async def test_a_server_with_hundreds_of_allowed_channels_names_a_few(make_harne
     refused = (await answer(h, "video", {"prompt": "a kite"}, subcommand="text")).content
 
     assert f"\nVideos can't be made in this channel; use {named} and 130 more.\n" in text
-    assert refused.startswith(f"Videos can't be made in this channel. Try one of these: {named}")
-    assert len(refused) <= 2000
+    assert refused == f"Videos can't be made in this channel. Try one of these: {named} and 130 more."
 
 
 async def test_moderators_can_look_at_a_members_credits(make_harness: HarnessFactory) -> None:

@@ -192,4 +192,4 @@ class ServerAdmin:
 
 
 def _applied(limit: QuotaLimit) -> AppliedLimit:
-    return AppliedLimit(limit.credits, Period(limit.period), "your personal limit", "user")
+    return AppliedLimit(limit.credits, Period(limit.period), "user")

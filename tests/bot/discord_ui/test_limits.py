@@ -196,7 +196,7 @@ def test_fit_choices_answers_what_discord_accepts(names: list[str], values: list
 
 # ---- every text the bot builds, at its most extreme --------------------------------------------------
 
-LIMIT = AppliedLimit(10**6, Period.MONTH, "role", scope="role", role_id=SNOWFLAKE)
+LIMIT = AppliedLimit(10**6, Period.MONTH, scope="role", role_id=SNOWFLAKE)
 REFUSALS: list[JobRefused] = [
     ServerPaused(HUGE),
     ChannelNotAllowed(tuple(range(10**17, 10**17 + 500))),

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from bot.media import probe_video
+from bot.retry import RetryPolicy
 from db.records import JobState, Settlement
 from tests.bot.jobs.helpers import (
     MIB,
@@ -252,14 +253,14 @@ async def test_rate_limited_upload_is_retried(make_harness: HarnessFactory) -> N
     assert len(video_posts(h)) == 1
 
 
-@pytest.fixture
-def quick_retries(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr("bot.jobs.engine.DELIVERY_RETRY_BASE", 0.01)
+def quick_retries(h: Harness, attempts: int = 8) -> None:
+    """Delivery retries without waiting (the schedule is configuration, so a test shortens it)."""
+    h.running.engine.deliveries.policy = RetryPolicy(attempts, first_delay=0.001, max_delay=0.01)
 
 
-@pytest.mark.usefixtures("quick_retries")
 async def test_discord_server_error_is_retried_without_a_duplicate(make_harness: HarnessFactory) -> None:
     h = await make_harness("acedata", provider_options={"auto": False})
+    quick_retries(h)
     job = await start_job(h)
     await progress_posted(h, job)
     h.fake.inject("POST", r"^/channels/\d+/messages$", 503, {"message": "Service Unavailable", "code": 0})
@@ -271,9 +272,9 @@ async def test_discord_server_error_is_retried_without_a_duplicate(make_harness:
     assert (await ledger(h, done)).credits_charged == done.credits
 
 
-@pytest.mark.usefixtures("quick_retries")
 async def test_result_download_failure_is_retried(make_harness: HarnessFactory) -> None:
     h = await make_harness("gateway", provider_options={"auto": False})
+    quick_retries(h)
     job = await start_job(h)
     h.provider.fail_next("/_results/", 502, {"error": "bad gateway"})
     await h.provider.succeed(task_of(h, job).task_id)
@@ -284,14 +285,11 @@ async def test_result_download_failure_is_retried(make_harness: HarnessFactory) 
     assert post.attachments[0].sha256 == sha256(h.provider.result_video)
 
 
-async def test_unknown_discord_refusal_does_not_strand_the_job(
-    make_harness: HarnessFactory, monkeypatch: pytest.MonkeyPatch
-) -> None:
+async def test_unknown_discord_refusal_does_not_strand_the_job(make_harness: HarnessFactory) -> None:
     """A refusal nobody planned for (400) is retried and, when it persists, the job ends on /job
     instead of staying "finished, never posted" until the next restart."""
-    monkeypatch.setattr("bot.jobs.engine.DELIVERY_RETRY_BASE", 0.001)
-    monkeypatch.setattr("bot.jobs.engine.DELIVERY_ATTEMPTS", 3)
     h = await make_harness("acedata", provider_options={"auto": False})
+    quick_retries(h, attempts=3)
     job = await start_job(h)
     await progress_posted(h, job)
     h.fake.inject(

@@ -284,6 +284,7 @@ def bot_environment(h: Harness, proxy: HoldingProxy, workdir: Path, webhook_port
         PUBLIC_BASE_URL=f"http://127.0.0.1:{webhook_port}",
         WEBHOOK_HOST="127.0.0.1",
         WEBHOOK_PORT=str(webhook_port),
+        OPS_PORT="0",
         DATABASE_URL=f"sqlite:///{workdir / 'klingbot.db'}",
         MEDIA_DIR=str(workdir / "media"),
         POLL_INTERVAL_SECONDS="0.5",

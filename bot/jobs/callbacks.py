@@ -1,0 +1,127 @@
+"""Callbacks: authenticate and read a provider's report, persist it to the inbox (the answer goes back
+only once it is stored), and process the inbox off the request path, oldest first."""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Awaitable, Callable, Mapping
+from enum import StrEnum
+from typing import Any
+
+from bot.jobs.inbox import InboxWriter
+from bot.jobs.loops import job_log_fields
+from bot.models import TaskUpdate
+from bot.providers.base import ProviderClient
+from db.records import JobRecord, JobState
+from db.store import Store
+
+log = logging.getLogger(__name__)
+
+ApplyUpdate = Callable[[JobRecord, TaskUpdate], Awaitable[bool]]
+_UNREADABLE = (ValueError, KeyError, TypeError, AttributeError)
+
+
+class CallbackOutcome(StrEnum):
+    """What became of a callback; the listener turns it into an HTTP status (values are metric labels)."""
+
+    ACCEPTED = "accepted"  # stored in the inbox
+    UNKNOWN_TOKEN = "unknown_token"  # noqa: S105 (a metric label) no job has this callback token
+    BAD_SIGNATURE = "bad_signature"  # the provider's signature does not check out
+    UNREADABLE = "unreadable"  # JSON, but not a report this provider sends
+    WRONG_TASK = "task_mismatch"  # names another task than the job's
+
+
+class TokenCache:
+    """Tokens never change, so a job found once is remembered (with its task id, once known)."""
+
+    def __init__(self, store: Store, capacity: int = 10_000) -> None:
+        self.store = store
+        self.capacity = capacity
+        self._jobs: dict[str, JobRecord] = {}
+
+    async def job_for(self, token: str) -> JobRecord | None:
+        cached = self._jobs.get(token)
+        if cached is not None:
+            return cached
+        job = await self.store.get_job_by_callback_token(token)
+        if job is not None and job.provider_task_id is not None:
+            if len(self._jobs) >= self.capacity:
+                self._jobs.clear()
+            self._jobs[token] = job
+        return job
+
+
+class CallbackInbox:
+    def __init__(
+        self,
+        *,
+        store: Store,
+        provider: ProviderClient,
+        apply_update: ApplyUpdate,
+        clock: Callable[[], float],
+        callback_grace: float | None,
+        written: Callable[[], None],
+    ) -> None:
+        self.store = store
+        self.provider = provider
+        self.apply_update = apply_update
+        self.clock = clock
+        # With callbacks, a job that just reported is not overdue: its next poll moves this far out.
+        self.callback_grace = callback_grace
+        self.written = written  # wakes the inbox loop
+        self.tokens = TokenCache(store)
+        self._writer = InboxWriter(store, clock)
+        self.failed_last_pass = False  # whether the last pass left items behind (retried later)
+
+    async def accept(self, token: str, body: Any, headers: Mapping[str, str]) -> CallbackOutcome:
+        """Authenticate, read and persist a callback; processing happens after the answer."""
+        job = await self.tokens.job_for(token)
+        if job is None:
+            return CallbackOutcome.UNKNOWN_TOKEN
+        if not self.provider.verify_callback(headers, body, now=self.clock()):
+            return CallbackOutcome.BAD_SIGNATURE
+        try:
+            update = self.provider.parse_callback(body)
+        except _UNREADABLE:
+            return CallbackOutcome.UNREADABLE
+        if job.provider_task_id and update.task_id and update.task_id != job.provider_task_id:
+            log.warning("callback for job %s names another task; ignored", job.id)
+            return CallbackOutcome.WRONG_TASK
+        await self._writer.add(job.id, json.dumps(body))
+        self.written()
+        return CallbackOutcome.ACCEPTED
+
+    async def process(self) -> int:
+        """Apply every stored callback, oldest first; returns how many were processed. An item whose
+        processing fails stays in the inbox for a later pass without holding up the others."""
+        processed = 0
+        failed: set[int] = set()
+        while True:
+            items = [i for i in await self.store.pending_callbacks(100 + len(failed)) if i.id not in failed]
+            if not items:
+                self.failed_last_pass = bool(failed)
+                return processed
+            for item in items:
+                try:
+                    await self._process(item.job_id, item.body)
+                except Exception:
+                    log.exception("processing a callback for job %s failed; will retry", item.job_id)
+                    failed.add(item.id)
+                    continue
+                await self.store.mark_callback_processed(item.id, self.clock())
+                processed += 1
+
+    async def _process(self, job_id: str, body: str) -> None:
+        job = await self.store.get_job(job_id)
+        if job is None:
+            return
+        with job_log_fields(job):
+            try:
+                update = self.provider.parse_callback(json.loads(body))
+            except _UNREADABLE:
+                return
+            log.info("job %s: callback reports %s", job.id, update.status.value)
+            await self.apply_update(job, update)
+            if job.status is JobState.SUBMITTED and self.callback_grace is not None:
+                await self.store.schedule_poll(job.id, self.clock() + self.callback_grace, 0)

@@ -1,0 +1,31 @@
+"""The job engine's settings: intervals, limits and the retry schedules, all in one place."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from bot.retry import RetryPolicy
+
+
+@dataclass(frozen=True, slots=True)
+class EngineConfig:
+    public_base_url: str | None
+    poll_interval: float = 15.0
+    job_timeout: float = 3600.0
+    max_in_flight_per_user: int = 2
+    max_poll_rate: float = 5.0  # provider status queries per second, across all jobs
+    poll_concurrency: int = 4
+    max_poll_backoff: float = 300.0
+    # With callbacks, a job is polled only when its callback is this late.
+    callback_grace: float = 180.0
+    batch_size: int = 50
+    # Submitting: a passing provider error is retried, waits doubling up to a minute.
+    submit_retry: RetryPolicy = field(default_factory=lambda: RetryPolicy(5, first_delay=2.0, max_delay=60.0))
+    # Posting a finished video: any problem is retried, waits doubling up to two minutes.
+    delivery_retry: RetryPolicy = field(
+        default_factory=lambda: RetryPolicy(8, first_delay=2.0, max_delay=120.0)
+    )
+    delivery_concurrency: int = 4  # downloads and re-encodes at once; more finishing at once wait their turn
+    inbox_retry: float = 5.0  # seconds before a callback whose processing failed is tried again
+    audit_retry: float = 30.0  # seconds before audit lines Discord did not take are posted again
+    housekeeping_interval: float = 3600.0  # removing expired hosted videos
