@@ -66,3 +66,13 @@ async def test_after_a_stall_the_next_attempt_works(quick: Harness) -> None:
     _, answer = await motion(quick, image=png(name="me.png"))
     job = await quick.wait_delivered()
     assert f"Job `{job.id}` accepted" in answer.content
+
+
+async def test_an_error_from_discords_cdn_is_one_sentence_and_costs_nothing(quick: Harness) -> None:
+    quick.fake.inject("GET", r"^/ephemeral-attachments/.*/move\.mp4$", 503)
+    _, answer = await motion(quick, video=mp4(name="move.mp4"))
+
+    assert answer.content == (
+        "I couldn't download the reference video from Discord (503); attach it again and retry."
+    )
+    await assert_nothing_spent(quick)

@@ -68,7 +68,7 @@ def fits(content: str = "", embed: discord.Embed | None = None) -> None:
 
 def job(**changes: Any) -> JobRecord:
     values: dict[str, Any] = {
-        "id": "k7f3a9c2",
+        "id": "k" * 16,  # the longest id a button's custom id carries
         "guild_id": SNOWFLAKE,
         "channel_id": SNOWFLAKE,
         "user_id": SNOWFLAKE,
@@ -231,6 +231,7 @@ def test_a_job_on_screen_fits_in_every_state(state: JobState, stage: str) -> Non
     fits(render.failed_dm_text(record))
     fits(job_text.job_line(record), job_text.job_details(record))
     check_choices([{"name": job_text.job_choice_label(record), "value": record.id}])
+    check_message({"content": "c", "components": render.result_buttons(record).to_components()})
 
 
 def test_a_providers_reason_is_quoted_briefly() -> None:
