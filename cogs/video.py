@@ -8,6 +8,7 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
+from bot.discord_ui.limits import ID_SHOWN, fit_choices, quote
 from bot.errors import UserFacingError
 from bot.jobs.drafts import JobDraft, Requester
 from bot.jobs.services.jobs import extendable
@@ -192,10 +193,10 @@ class VideoCog(commands.GroupCog, group_name="video", group_description="Make vi
             raise UserFacingError("Videos with an end image can only be 5 seconds long; choose 5 seconds.")
         requester = requester_from(interaction)
         await check_early(interaction, JobDraft(JobKind.IMAGE2VIDEO, requester, options))
-        first, notes = await load_image(image, role="image", label="image")
+        first, notes = await load_image(interaction, image, role="image", label="image")
         inputs = [first]
         if end_image is not None:
-            last, end_notes = await load_image(end_image, role="end_image", label="end image")
+            last, end_notes = await load_image(interaction, end_image, role="end_image", label="end image")
             inputs.append(last)
             notes += end_notes
         draft = JobDraft(JobKind.IMAGE2VIDEO, requester, options, inputs=tuple(inputs), notes=tuple(notes))
@@ -209,7 +210,8 @@ class VideoCog(commands.GroupCog, group_name="video", group_description="Make vi
         parent = await services(interaction).jobs.find(interaction.guild_id, job)
         if parent is None:
             raise UserFacingError(
-                f"There is no job `{job}` on this server; pick one of your videos from the list."
+                f"There is no job `{quote(job, ID_SHOWN)}` on this server; "
+                "pick one of your videos from the list."
             )
         await check_may_extend(interaction, parent)
         draft = extend_draft(parent, requester_from(interaction), prompt, interaction.filesize_limit)
@@ -226,13 +228,14 @@ class VideoCog(commands.GroupCog, group_name="video", group_description="Make vi
             states=[JobState.DELIVERED, JobState.SUCCEEDED],
             query=current,
         )
-        choices = []
-        for item in jobs:
-            if not extendable(item):
-                continue
-            label = f"{item.id} · {item.kind} · {(item.params.get('prompt') or 'no prompt')}"
-            choices.append(app_commands.Choice(name=label[:100], value=item.id))
-        return choices
+        return fit_choices(
+            app_commands.Choice(
+                name=f"{item.id} · {item.kind} · {quote(str(item.params.get('prompt') or 'no prompt'))}",
+                value=item.id,
+            )
+            for item in jobs
+            if extendable(item)
+        )
 
 
 async def setup(bot: commands.Bot) -> None:

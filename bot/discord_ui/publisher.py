@@ -21,6 +21,7 @@ import discord
 
 from bot.discord_ui import render
 from bot.discord_ui.audit_poster import AuditPoster
+from bot.discord_ui.limits import fit_content
 from bot.discord_ui.posting import (
     DEFAULT_UPLOAD_LIMIT,
     FOUND_NOTE,
@@ -103,7 +104,7 @@ class DiscordPublisher:
         await self.progress(job, force=True)
         current = await self.store.get_job(job.id) or job
         channel = self.poster.channel(job)
-        text, mentions = render.failed_text(current), mention_requester(job)
+        text, mentions = fit_content(render.failed_text(current)), mention_requester(job)
         try:
             if current.progress_message_id is None:
                 await channel.send(text, allowed_mentions=mentions)
@@ -121,7 +122,7 @@ class DiscordPublisher:
                 return
         try:  # the channel is gone or closed to the bot: a DM, when the member accepts them
             user = await self.client.fetch_user(job.user_id)
-            await user.send(render.failed_dm_text(current))
+            await user.send(fit_content(render.failed_dm_text(current)))
         except discord.HTTPException as exc:
             self._count(exc)
 

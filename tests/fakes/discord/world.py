@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .cdn import UrlSigner, cdn_paths
+from .limits import check_message
 from .models import (
     ADMINISTRATOR,
     ALL_PERMISSIONS,
@@ -691,25 +692,11 @@ class World:
         creating: bool = False,
     ) -> None:
         """Apply a create/edit body to `msg` (validated first, so a rejected edit changes nothing)."""
+        check_message(payload)
         content = payload.get("content", msg.content)
         content = "" if content is None else str(content)
-        if len(content) > 2000:
-            raise ApiError(
-                400,
-                50035,
-                "Invalid Form Body",
-                {
-                    "content": {
-                        "_errors": [
-                            {"code": "BASE_TYPE_MAX_LENGTH", "message": "Must be 2000 or fewer in length."}
-                        ]
-                    }
-                },
-            )
         embeds = payload.get("embeds", msg.embeds)
         embeds = [dict(e, type=e.get("type", "rich")) for e in (embeds or [])]
-        if len(embeds) > 10:
-            raise ApiError(400, 50035, "Invalid Form Body")
         components = payload.get("components", msg.components) or []
         attachments = self._attachments_from(payload, files, msg.channel_id, msg.attachments)
         if not (
