@@ -58,7 +58,7 @@ def valid_shard(shard: Any) -> bool:
         return False
     if not all(isinstance(n, int) and not isinstance(n, bool) for n in shard):
         return False
-    shard_id, count = shard
+    shard_id, count = int(shard[0]), int(shard[1])
     return count >= 1 and 0 <= shard_id < count
 
 
