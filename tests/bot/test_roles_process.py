@@ -11,7 +11,6 @@ import time
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
-import asyncpg  # type: ignore[import-untyped]
 import pytest
 
 from db.postgres import PostgresStore
@@ -31,16 +30,8 @@ OURS_TOO = ("DEV_GUILD_ID", "BOT_ROLES", "SHARD_COUNT", "SHARD_IDS", "INSTANCE_I
 @pytest.fixture(scope="module")
 def database_url() -> Iterator[str]:
     """A database of this test's own on the test PostgreSQL server (skipped, or failed in CI, without one)."""
-    url = servers.server_url()
-    try:
-        database_url = asyncio.run(servers.create_database(url))
-    except (OSError, TimeoutError, asyncpg.PostgresError) as error:
-        reason = servers.unreachable_reason(url, error)
-        if servers.postgres_required():
-            pytest.fail(f"{servers.REQUIRE_VARIABLE}=1 but {reason}")
-        pytest.skip(reason)
-    yield database_url
-    asyncio.run(servers.drop_database(url, database_url))
+    with servers.own_database() as url:
+        yield url
 
 
 def role_environment(h: Harness, database_url: str, workdir: Path, role: str) -> dict[str, str]:
