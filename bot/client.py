@@ -21,6 +21,7 @@ from prometheus_client import Info
 
 from bot.discord_endpoints import configure_discord_endpoints
 from bot.discord_ui.publisher import DiscordPublisher
+from bot.downloads import Downloader
 from bot.jobs.engine import EngineConfig, JobEngine
 from bot.jobs.inputs import InputStore
 from bot.jobs.quota import CostTable
@@ -30,6 +31,7 @@ from bot.metrics import Metrics
 from bot.ops import OpsServer
 from bot.providers import build_provider
 from bot.providers.base import ProviderClient
+from bot.results import result_download_limits
 from bot.settings import Role, Settings
 from bot.tree import KlingCommandTree
 from db import store_from_url
@@ -51,6 +53,7 @@ class KlingBot(commands.Bot):
         clock: Callable[[], float] = time.time,
         guild_ready_timeout: float = 2.0,
         cogs: tuple[str, ...] = COGS,
+        downloader: Downloader | None = None,
         **options: Any,
     ) -> None:
         configure_discord_endpoints(settings.discord_api_base, settings.discord_gateway_url)
@@ -71,6 +74,8 @@ class KlingBot(commands.Bot):
         self._provider = provider
         self._cog_names = cogs
         self.inputs = InputStore(settings.media_path)
+        # The one session for every URL the bot fetches (deadlines, URL policy); closed at shutdown.
+        self.downloader = downloader or Downloader()
         self.publisher: DiscordPublisher | None = None
         self._engine: JobEngine | None = None
         self.services: Services | None = None  # what cogs call; set up with the engine
@@ -101,6 +106,8 @@ class KlingBot(commands.Bot):
             self.store,
             self.metrics,
             self.settings.media_path,
+            downloader=self.downloader,
+            result_limits=result_download_limits(self.settings),
             public_base_url=self.settings.public_base_url,
             clock=self.clock,
             rest_only=Role.GATEWAY not in self.roles,
@@ -178,8 +185,7 @@ class KlingBot(commands.Bot):
         if self.ops is not None:
             await self.ops.stop()
         await super().close()
-        if self.publisher is not None:
-            await self.publisher.close()
+        await self.downloader.close()
         if self._provider is not None:
             await self._provider.close()
         await self.store.close()

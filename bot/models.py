@@ -35,6 +35,7 @@ class ErrorCategory(StrEnum):
     RATE_LIMITED = "rate_limited"  # retry later, with backoff
     TRANSIENT = "transient"  # 5xx, timeouts, connection errors: retry with backoff
     FAILED = "failed"  # the generation itself failed: show the provider's reason
+    UNSAFE_RESULT = "unsafe_result"  # the result link breaks the URL policy: never fetched, refunded
 
     @property
     def is_retryable(self) -> bool:
@@ -66,6 +67,24 @@ class CameraControl:
 
 
 @dataclass(frozen=True, slots=True)
+class ReferenceVideo:
+    """An omni model's reference video: `base` is the clip to edit, `feature` lends style, camera
+    movement or the scene to continue (providers.md §1.3, `video_list`)."""
+
+    video: MediaInput
+    refer_type: str = "base"  # base | feature
+    keep_sound: bool | None = None  # None: the provider's default
+
+
+@dataclass(frozen=True, slots=True)
+class Shot:
+    """One shot of a multi-shot video: its own prompt and whole seconds (providers.md §1.3)."""
+
+    prompt: str
+    seconds: int
+
+
+@dataclass(frozen=True, slots=True)
 class MotionRequest:
     image: MediaInput
     video: MediaInput
@@ -88,6 +107,14 @@ class TextToVideoRequest:
     cfg_scale: float | None = None
     camera: CameraControl | None = None
     kind: JobKind = field(default=JobKind.TEXT2VIDEO, init=False)
+    # Newer models (providers.md §1.3): sound (None: the model's default), omni references
+    # (cited in the prompt as <<<image_N>>> / <<<video_1>>>), and multi-shot (custom shots, or
+    # auto_shots for Kling's own cuts from one prompt).
+    sound: bool | None = None
+    reference_images: tuple[MediaInput, ...] = ()
+    reference_video: ReferenceVideo | None = None
+    shots: tuple[Shot, ...] = ()
+    auto_shots: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,6 +128,14 @@ class ImageToVideoRequest:
     negative_prompt: str | None = None
     cfg_scale: float | None = None
     kind: JobKind = field(default=JobKind.IMAGE2VIDEO, init=False)
+    # Newer models (providers.md §1.3): sound (None: the model's default), omni references
+    # (cited in the prompt as <<<image_N>>> / <<<video_1>>>), and multi-shot (custom shots, or
+    # auto_shots for Kling's own cuts from one prompt).
+    sound: bool | None = None
+    reference_images: tuple[MediaInput, ...] = ()
+    reference_video: ReferenceVideo | None = None
+    shots: tuple[Shot, ...] = ()
+    auto_shots: bool = False
 
 
 @dataclass(frozen=True, slots=True)

@@ -45,7 +45,6 @@ def requester_from(interaction: discord.Interaction) -> Requester:
         interaction_token=interaction.token,
         interaction_expires_at=interaction.expires_at.timestamp(),
         application_id=interaction.application_id,
-        attachment_size_limit=interaction.filesize_limit,
     )
 
 

@@ -11,7 +11,7 @@ from discord.ext import commands
 from bot.discord_ui import job_text
 from bot.discord_ui.render import result_buttons
 from bot.errors import UserFacingError
-from bot.jobs.publisher import DeliveryRetry
+from bot.jobs.publisher import DeliveryRetry, ResultRefused
 from cogs.common import is_moderator, kling_bot, services
 from db.records import JobRecord, JobState
 
@@ -93,7 +93,7 @@ class JobsCog(commands.Cog):
                     )
                     return
                 lines.append(result)
-        except DeliveryRetry:
+        except (DeliveryRetry, ResultRefused):  # the link may have come to resolve inside the network
             lines.append(job_text.EXPIRED_RESULT)
         await send_details(interaction, record, lines)
 

@@ -34,6 +34,7 @@ from bot.discord_ui.posting import (
 )
 from bot.discord_ui.progress import ProgressBoard
 from bot.discord_ui.routes import Route, RouteFacts, plan_routes
+from bot.downloads import Downloader, DownloadLimits
 from bot.jobs.hosting import JobHosting
 from bot.jobs.inputs import InputStore
 from bot.jobs.publisher import DeliveryResult
@@ -70,6 +71,8 @@ class DiscordPublisher:
         metrics: Metrics,
         media_dir: Path,
         *,
+        downloader: Downloader,
+        result_limits: DownloadLimits,
         public_base_url: str | None = None,
         clock: Callable[[], float] = time.time,
         fit_video: FitVideo | None = None,
@@ -82,13 +85,10 @@ class DiscordPublisher:
         self.metrics = metrics
         self.clock = clock
         hosting = JobHosting(store, InputStore(media_dir), public_base_url, clock)
-        self.results = ResultFiles(media_dir, hosting, fit_video=fit_video)
+        self.results = ResultFiles(media_dir, hosting, downloader, result_limits, fit_video=fit_video)
         self.board = ProgressBoard(client, store, self._count)
         self.poster = Poster(client, self.results, self._count)
         self.audit_poster = AuditPoster(client, store)
-
-    async def close(self) -> None:
-        await self.results.close()
 
     def _count(self, exc: discord.HTTPException) -> None:
         self.metrics.discord_errors.labels(status=str(exc.status)).inc()
@@ -175,7 +175,8 @@ class DiscordPublisher:
         """The job's video ready to upload under `limit` (a file, removed afterwards), or, when it
         cannot be made to fit, a sentence with a link to the bot's own copy. For /job's re-post.
 
-        Raises DeliveryRetry when the provider no longer serves the result.
+        Raises DeliveryRetry when the provider no longer serves the result, ResultRefused when its link
+        may never be fetched.
         """
         path = await self.results.download(job)
         try:

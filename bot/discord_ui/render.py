@@ -56,6 +56,8 @@ FAILURE_TEXT = {
     "rate_limited": "The video provider is too busy right now: {message}",
     "transient": "The video provider did not answer properly: {message}",
     "failed": "The generation failed: {message}",
+    "unsafe_result": "The provider returned a result link the bot will not fetch (it points inside the "
+    "server's network), so the video can't be posted.",
 }
 
 

@@ -41,9 +41,12 @@ from bot.providers.kling_shapes import (
     GENERATION_FAILED,
     NO_VIDEO,
     UNEXPECTED,
+    VideoRequest,
     camera_control_body,
     media_url,
     put_fields,
+    reference_fields,
+    shot_fields,
 )
 
 log = logging.getLogger(__name__)
@@ -346,6 +349,7 @@ def build_request_body(request: GenerationRequest) -> tuple[str, dict[str, Any]]
         )
         if request.camera is not None:
             body["camera_control"] = camera_control_body(request.camera)
+        body.update(newer_model_fields(request))
         return "/kling/videos", body
     if isinstance(request, ImageToVideoRequest):
         body = {
@@ -363,6 +367,7 @@ def build_request_body(request: GenerationRequest) -> tuple[str, dict[str, Any]]
             negative_prompt=request.negative_prompt,
             cfg_scale=request.cfg_scale,
         )
+        body.update(newer_model_fields(request))
         return "/kling/videos", body
     if isinstance(request, ExtendRequest):
         # §1.3: AceData requires a prompt for extend ("must fill"); members may leave it empty.
@@ -370,3 +375,14 @@ def build_request_body(request: GenerationRequest) -> tuple[str, dict[str, Any]]
         put_fields(body, prompt=request.prompt or DEFAULT_EXTEND_PROMPT)
         return "/kling/videos", body
     raise TypeError(f"not a generation request: {type(request).__name__}")  # pragma: no cover
+
+
+def newer_model_fields(request: VideoRequest) -> dict[str, Any]:
+    """§1.3: `generate_audio` (left out when the member did not say: each model's default applies),
+    omni `image_list` / `video_list`, and multi-shot with whole seconds per shot."""
+    fields: dict[str, Any] = {}
+    if request.sound is not None:
+        fields["generate_audio"] = request.sound
+    fields.update(reference_fields(request, lambda media: media_url(media, "reference image")))
+    fields.update(shot_fields(request, int))
+    return fields

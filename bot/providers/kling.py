@@ -28,6 +28,7 @@ from bot.providers.http import (
 )
 from bot.providers.kling_shapes import (
     ENDPOINTS,
+    OMNI_ENDPOINT,
     UNEXPECTED,
     build_request_body,
     error_category,
@@ -134,9 +135,17 @@ class KlingClient(ProviderClient):
         return task_id
 
     async def query(self, task_id: str, *, kind: JobKind) -> TaskUpdate:
-        response = await self._http.request(
-            "GET", f"/v1/videos/{ENDPOINTS[kind]}/{task_id}", classify=self._classify
-        )
+        try:
+            response = await self._http.request(
+                "GET", f"/v1/videos/{ENDPOINTS[kind]}/{task_id}", classify=self._classify
+            )
+        except ProviderError as error:
+            # Requests with omni references went to omni-video (§2.4); the store knows them by kind.
+            if kind not in (JobKind.TEXT2VIDEO, JobKind.IMAGE2VIDEO) or not is_not_found(error):
+                raise
+            response = await self._http.request(
+                "GET", f"/v1/videos/{OMNI_ENDPOINT}/{task_id}", classify=self._classify
+            )
         try:
             return parse_kling_task(json_object(response.body).get("data"))
         except ValueError as exc:

@@ -5,7 +5,7 @@ gateways that proxy it (§3): request bodies, task-object reading, and the error
 from __future__ import annotations
 
 import base64
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from bot.models import (
@@ -22,6 +22,7 @@ from bot.models import (
     TextToVideoRequest,
 )
 from bot.providers.base import ProviderError
+from bot.providers.capabilities import KLING, OMNI_MODELS
 from bot.providers.http import (
     category_for_http_status,
     failure_category,
@@ -39,6 +40,9 @@ ENDPOINTS: dict[JobKind, str] = {
     JobKind.IMAGE2VIDEO: "image2video",
     JobKind.EXTEND: "video-extend",
 }
+
+# §2.4: requests with omni references (or an omni model) go to their own endpoint.
+OMNI_ENDPOINT = "omni-video"
 
 # §2.5: submitted, processing, succeed (sic), failed. Anything else counts as still running.
 TASK_STATUSES: dict[str, TaskStatus] = {
@@ -121,6 +125,54 @@ def put_fields(body: dict[str, Any], **fields: Any) -> None:
     body.update({key: value for key, value in fields.items() if value is not None and value != ""})
 
 
+VideoRequest = TextToVideoRequest | ImageToVideoRequest
+
+
+def reference_fields(request: VideoRequest, image: Callable[[MediaInput], str]) -> dict[str, Any]:
+    """Omni references (§1.3 `image_list` / `video_list`, §2.4 omni-video): the prompt cites them as
+    <<<image_N>>> in list order and <<<video_1>>>."""
+    fields: dict[str, Any] = {}
+    if request.reference_images:
+        fields["image_list"] = [{"image_url": image(item)} for item in request.reference_images]
+    reference = request.reference_video
+    if reference is not None:
+        entry: dict[str, Any] = {
+            "video_url": media_url(reference.video, "reference video"),
+            "refer_type": reference.refer_type,
+        }
+        if reference.keep_sound is not None:
+            entry["keep_original_sound"] = "yes" if reference.keep_sound else "no"
+        fields["video_list"] = [entry]
+    return fields
+
+
+def shot_fields(request: VideoRequest, seconds: Callable[[int], Any]) -> dict[str, Any]:
+    """Multi-shot (§1.3): custom shots numbered from 1, or Kling's own cuts from the one prompt."""
+    if request.shots:
+        shots = [
+            {"index": index, "prompt": shot.prompt, "duration": seconds(shot.seconds)}
+            for index, shot in enumerate(request.shots, start=1)
+        ]
+        return {"multi_shot": True, "shot_type": "customize", "multi_prompt": shots}
+    if request.auto_shots:
+        return {"multi_shot": True, "shot_type": "intelligence"}
+    return {}
+
+
+def is_omni(request: VideoRequest) -> bool:
+    return bool(request.reference_images or request.reference_video or request.model in OMNI_MODELS)
+
+
+def official_video_fields(request: VideoRequest) -> dict[str, Any]:
+    """What §2.4 adds for the newer models: `sound` on/off, references, shots (durations as strings)."""
+    fields: dict[str, Any] = {}
+    if request.sound is not None:
+        fields["sound"] = "on" if request.sound else "off"
+    fields.update(reference_fields(request, media_reference))
+    fields.update(shot_fields(request, str))
+    return fields
+
+
 def build_request_body(
     request: GenerationRequest, *, job_id: str | None, callback_url: str | None
 ) -> tuple[str, dict[str, Any]]:
@@ -144,12 +196,13 @@ def build_request_body(
         }
         put_fields(
             body,
-            model_name=request.model,
+            model_name=wire_model(request.model),
             negative_prompt=request.negative_prompt,
             cfg_scale=request.cfg_scale,
         )
         if request.camera is not None:
             body["camera_control"] = camera_control_body(request.camera)
+        body.update(official_video_fields(request))
     elif isinstance(request, ImageToVideoRequest):
         body = {
             "image": media_reference(request.image),
@@ -160,17 +213,38 @@ def build_request_body(
             body,
             image_tail=media_reference(request.end_image) if request.end_image else None,
             prompt=request.prompt,
-            model_name=request.model,
+            model_name=wire_model(request.model),
             negative_prompt=request.negative_prompt,
             cfg_scale=request.cfg_scale,
         )
+        body.update(official_video_fields(request))
     elif isinstance(request, ExtendRequest):
         body = {"video_id": request.video_id}
         put_fields(body, prompt=request.prompt)
     else:  # pragma: no cover - the union is closed
         raise TypeError(f"not a generation request: {type(request).__name__}")
     put_fields(body, callback_url=callback_url, external_task_id=job_id)
+    if isinstance(request, VideoRequest) and is_omni(request):
+        return OMNI_ENDPOINT, omni_body(body)
     return ENDPOINTS[request.kind], body
+
+
+def omni_body(body: dict[str, Any]) -> dict[str, Any]:
+    """omni-video takes frames as typed `image_list` entries, not `image` / `image_tail` (§2.4).
+    They go after the references, so the prompt's <<<image_N>>> numbering stays as the member wrote it."""
+    frames = [
+        {"image_url": body.pop(key), "type": kind}
+        for key, kind in (("image", "first_frame"), ("image_tail", "end_frame"))
+        if key in body
+    ]
+    if frames:
+        body["image_list"] = [*body.get("image_list", []), *frames]
+    return body
+
+
+def wire_model(model: str | None) -> str | None:
+    """The official API's spelling of a model (kling-o1 is kling-video-o1 there)."""
+    return KLING.wire_name(model) if model else None
 
 
 # ---- reading task objects ---------------------------------------------------------------------

@@ -45,7 +45,7 @@ async def test_text_with_every_option(make_harness: HarnessFactory) -> None:
         "text",
         {
             "prompt": "a paper boat in the rain",
-            "model": "kling-v2-6",
+            "model": "kling-v3",
             "mode": "pro",
             "aspect_ratio": "9:16",
             "duration": 10,
@@ -64,7 +64,7 @@ async def test_text_with_every_option(make_harness: HarnessFactory) -> None:
     assert request.body == {
         "action": "text2video",
         "prompt": "a paper boat in the rain",
-        "model": "kling-v2-6",
+        "model": "kling-v3",
         "mode": "pro",
         "aspect_ratio": "9:16",
         "duration": 10,

@@ -100,7 +100,7 @@ async def test_text2video_body(client: AceDataClient, fake: AceDataFake, sink: C
         model="kling-v1",
         mode="std",
         aspect_ratio="9:16",
-        duration=10,
+        duration=5,  # kling-v1 moves the camera in 5 s clips only (§1.3.1)
         negative_prompt="blur",
         cfg_scale=0.6,
         camera=CameraControl("simple", {"zoom": 5.0}),
@@ -112,7 +112,7 @@ async def test_text2video_body(client: AceDataClient, fake: AceDataFake, sink: C
         "model": "kling-v1",
         "mode": "std",
         "aspect_ratio": "9:16",
-        "duration": 10,
+        "duration": 5,
         "negative_prompt": "blur",
         "cfg_scale": 0.6,
         "camera_control": {

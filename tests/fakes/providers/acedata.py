@@ -2,7 +2,8 @@
 
 - Auth: `Authorization: Bearer <token>`; none → 400 no_token, a wrong one → 401 invalid_token (§1.6).
 - POST /kling/motion and POST /kling/videos (action text2video | image2video | extend) check the
-  documented required fields, enums and ranges (§1.2, §1.3) and answer 400 bad_request otherwise.
+  documented required fields, enums and ranges (§1.2, §1.3) and answer 400 bad_request otherwise;
+  the newer models' matrix, omni references and multi-shot are checked in acedata_matrix.py.
 - All three response modes (§1.1): `callback_url` or `"async": true` answer `{task_id, trace_id}` at
   once; with neither, the request is held open until the task ends (sync mode).
 - Input URLs are really downloaded; one that cannot be answers 500 api_error "fetch failed" (the error
@@ -27,6 +28,8 @@ from typing import Any
 import aiohttp
 from aiohttp import web
 
+from tests.fakes.providers.acedata_errors import AceDataApiError, bad_request
+from tests.fakes.providers.acedata_matrix import reference_urls, validate_matrix
 from tests.fakes.providers.common import FakeProvider, FakeTask
 from tests.fakes.providers.kling import CAMERA_AXES, CAMERA_TYPES, read_object
 
@@ -51,18 +54,6 @@ VIDEO_MODELS = frozenset(
 )
 OMNI_MODELS = frozenset({"kling-o1", "kling-video-o1", "kling-v3-omni"})
 ACTIONS = ("text2video", "image2video", "extend")
-
-
-class AceDataApiError(Exception):
-    def __init__(self, http_status: int, code: str, message: str) -> None:
-        super().__init__(message)
-        self.http_status = http_status
-        self.code = code
-        self.message = message
-
-
-def bad_request(message: str) -> AceDataApiError:
-    return AceDataApiError(400, "bad_request", message)
 
 
 def _require(body: dict[str, Any], *fields: str) -> None:
@@ -131,6 +122,7 @@ def validate_videos(body: dict[str, Any]) -> None:
     if body.get("model") in OMNI_MODELS and ("negative_prompt" in body or "cfg_scale" in body):
         raise bad_request("negative_prompt and cfg_scale are not supported with omni models.")
     _check_camera(body)
+    validate_matrix(body)
 
 
 def _check_duration(body: dict[str, Any]) -> None:
@@ -140,7 +132,7 @@ def _check_duration(body: dict[str, Any]) -> None:
     if not _number(value) or value != int(value):
         raise bad_request("duration is invalid.")  # a number here, not Kling's string (§1.3)
     model = body.get("model", "kling-v1")
-    if model in ("kling-v3", "kling-v3-omni"):
+    if model in ("kling-v3", "kling-v3-omni", "kling-v3-turbo"):
         allowed = set(range(3, 16))
     elif model in ("kling-o1", "kling-video-o1") or body.get("end_image_url"):
         allowed = {5}
@@ -244,6 +236,7 @@ class AceDataFake(FakeProvider):
         except AceDataApiError as error:
             return self.error(error)
         urls = [body[f] for f in ("start_image_url", "end_image_url") if body.get(f)]
+        urls += reference_urls(body)
         return await self._create("videos", body, urls)
 
     async def _create(self, kind: str, body: dict[str, Any], urls: list[str]) -> web.Response:
