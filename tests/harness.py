@@ -208,9 +208,9 @@ class Harness:
         ]
 
 
-def build_world(fake: FakeDiscord) -> Guild:
+def build_world(fake: FakeDiscord, *, guild_id: int | None = None) -> Guild:
     owner = fake.add_user("owner")
-    guild = fake.add_guild("Test Server", owner_id=owner.id)
+    guild = fake.add_guild("Test Server", owner_id=owner.id, guild_id=guild_id)
     channel = fake.add_channel(guild.id, "videos")
     other = fake.add_channel(guild.id, "chat")
     log_channel = fake.add_channel(guild.id, "mod-log")

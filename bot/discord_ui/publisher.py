@@ -77,8 +77,11 @@ class DiscordPublisher:
         public_base_url: str | None = None,
         clock: Callable[[], float] = time.time,
         fit_video: FitVideo | None = None,
+        rest_only: bool = False,
     ) -> None:
         self.client = client
+        # A worker process talks to Discord by REST alone: no gateway, so no cached view of servers.
+        self.rest_only = rest_only
         self.store = store
         self.metrics = metrics
         self.clock = clock
@@ -141,7 +144,12 @@ class DiscordPublisher:
         if job.guild_id is None:
             return DEFAULT_UPLOAD_LIMIT
         guild = self.client.get_guild(job.guild_id)
-        if guild is None and not self.client.is_ready():
+        if guild is None and self.rest_only:
+            try:
+                guild = await self.client.fetch_guild(job.guild_id, with_counts=False)
+            except discord.HTTPException as exc:
+                self._count(exc)
+        elif guild is None and not self.client.is_ready():
             # Deliveries resumed at start-up run before the gateway has told us about the server.
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self.client.wait_until_ready(), READY_WAIT)

@@ -86,6 +86,10 @@ class World:
         self.dm_channels: dict[int, int] = {}  # user id -> DM channel id
         self.interactions: dict[int, InteractionRecord] = {}
         self.tokens: dict[str, int] = {}  # interaction token -> interaction id
+        # Sharding: what GET /gateway/bot recommends, and how many guilds one session may hold before
+        # IDENTIFY is refused with 4011 (Discord: 2,500).
+        self.recommended_shards = 1
+        self.max_guilds_per_shard = 2500
         self.global_commands: list[dict[str, Any]] = []
         self.guild_commands: dict[int, list[dict[str, Any]]] = {}
 
@@ -163,6 +167,15 @@ class World:
             self.default_guild_id = gid
         self._changed()
         return guild
+
+    def guild_id_on_shard(self, shard_id: int, shard_count: int) -> int:
+        """A fresh guild id that Discord's formula, (guild_id >> 22) % shard_count, puts on `shard_id`."""
+        minted = self.ids.mint()
+        ms = minted >> 22
+        ms += (shard_id - ms) % shard_count
+        guild_id = (ms << 22) | (minted & ((1 << 22) - 1))
+        self.ids._last = max(self.ids._last, guild_id)  # later ids stay strictly increasing
+        return guild_id
 
     def add_role(
         self,
