@@ -30,7 +30,16 @@ from db.store import Store
 
 log = logging.getLogger(__name__)
 
-COGS = ("cogs.help", "cogs.motion", "cogs.video", "cogs.jobs", "cogs.buttons", "cogs.quota", "cogs.admin")
+COGS = (
+    "cogs.help",
+    "cogs.motion",
+    "cogs.video",
+    "cogs.jobs",
+    "cogs.queue",
+    "cogs.buttons",
+    "cogs.quota",
+    "cogs.admin",
+)
 
 
 class KlingBot(commands.Bot):
@@ -104,6 +113,10 @@ class KlingBot(commands.Bot):
                 poll_interval=self.settings.poll_interval_seconds,
                 job_timeout=self.settings.job_timeout_seconds,
                 max_in_flight_per_user=self.settings.max_jobs_in_flight_per_user,
+                max_queued_per_user=self.settings.max_queued_per_user,
+                max_concurrency=self.settings.provider_max_concurrency,
+                max_queue_wait=self.settings.max_queue_wait_seconds,
+                slot_recovery=self.settings.provider_slot_recovery_seconds,
             ),
             costs=CostTable(
                 unit=self.settings.credits_per_clip, pro_multiplier=self.settings.pro_cost_multiplier

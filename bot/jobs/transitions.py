@@ -11,11 +11,12 @@ import logging
 from collections.abc import Callable
 
 from bot.jobs.audit import AuditAction, AuditRecord, AuditTrail, job_facts
+from bot.jobs.line import Standing
 from bot.jobs.loops import job_log_fields
 from bot.jobs.publisher import JobPublisher
 from bot.metrics import Metrics
 from bot.models import ErrorCategory, TaskStatus, TaskUpdate
-from db.records import JobRecord, JobState
+from db.records import JobRecord
 from db.store import Store
 
 log = logging.getLogger(__name__)
@@ -31,6 +32,7 @@ class Transitions:
         audit: AuditTrail,
         clock: Callable[[], float],
         succeeded: Callable[[str], None],
+        slot_freed: Callable[[], None] = lambda: None,
     ) -> None:
         self.store = store
         self.publisher = publisher
@@ -38,6 +40,7 @@ class Transitions:
         self.audit = audit
         self.clock = clock
         self.succeeded = succeeded  # starts the delivery of a job that just succeeded
+        self.slot_freed = slot_freed  # a job left the provider: the line may move
         self.changed = asyncio.Condition()
 
     async def notify(self) -> None:
@@ -82,6 +85,7 @@ class Transitions:
                 AuditRecord(AuditAction.JOB_FINISHED, job.guild_id, job.user_id, job.id, job_facts(job))
             )
             self.succeeded(job.id)
+            self.slot_freed()
             await self.notify()
         return changed
 
@@ -95,6 +99,7 @@ class Transitions:
         )
         if not changed:
             return False
+        self.slot_freed()
         await self.notify()
         self.metrics.jobs.labels(kind=job.kind, outcome="failed").inc()
         if category is ErrorCategory.AUTH:
@@ -112,18 +117,18 @@ class Transitions:
         return True
 
     async def fail_timed_out(self, job_timeout: float) -> int:
-        """Fail every job the provider has not finished within `job_timeout` seconds of being accepted."""
-        deadline = self.clock() - job_timeout
-        stale = await self.store.jobs_created_before([JobState.PENDING, JobState.SUBMITTED], deadline)
+        """Fail every job the provider has not finished within `job_timeout` seconds of its submission
+        (time spent waiting in the line does not count)."""
+        stale = await self.store.running_started_before(self.clock() - job_timeout)
         message = f"The provider did not finish this video within {round(job_timeout / 60)} minutes."
         for job in stale:
             with job_log_fields(job):
                 await self.fail(job, ErrorCategory.TRANSIENT, message, "timeout")
         return len(stale)
 
-    async def publish_progress(self, job: JobRecord) -> None:
+    async def publish_progress(self, job: JobRecord, standing: Standing | None = None) -> None:
         try:
-            await self.publisher.progress(job)
+            await self.publisher.progress(job, standing)
         except Exception:
             log.warning("could not update the progress of job %s", job.id, exc_info=True)
 

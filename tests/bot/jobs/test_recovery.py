@@ -178,7 +178,12 @@ async def test_callback_after_a_restart_still_authenticates(make_harness: Harnes
 
 
 async def test_many_jobs_in_flight_all_recover(make_harness: HarnessFactory) -> None:
-    h = await make_harness("acedata", provider_options={"auto": False}, max_jobs_in_flight_per_user=10)
+    h = await make_harness(
+        "acedata",
+        provider_options={"auto": False},
+        max_jobs_in_flight_per_user=10,
+        provider_max_concurrency=10,  # all six at the provider at once, none waiting in the line
+    )
     jobs = [await start_job(h, prompt=f"scene number {n}") for n in range(6)]
     await h.crash()
     for job in jobs[:3]:
