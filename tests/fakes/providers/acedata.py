@@ -5,6 +5,7 @@
   documented required fields, enums and ranges (§1.2, §1.3) and answer 400 bad_request otherwise.
 - All three response modes (§1.1): `callback_url` or `"async": true` answer `{task_id, trace_id}` at
   once; with neither, the request is held open until the task ends (sync mode).
+- Full: past `max_running` unfinished tasks, a create answers 429 too_many_requests.
 - Input URLs are really downloaded; one that cannot be answers 500 api_error "fetch failed" (the error
   example of the guides).
 - POST /kling/tasks: retrieve and retrieve_batch. `finished_at`, `elapsed` and `response` are omitted
@@ -247,6 +248,8 @@ class AceDataFake(FakeProvider):
         return await self._create("videos", body, urls)
 
     async def _create(self, kind: str, body: dict[str, Any], urls: list[str]) -> web.Response:
+        if self.at_capacity():
+            return self.error(AceDataApiError(429, "too_many_requests", "Too many requests, slow down."))
         task = FakeTask(str(uuid.uuid4()), kind, body, callback_url=body.get("callback_url") or None)
         try:
             await self.fetch_inputs(task, urls)
