@@ -40,7 +40,16 @@ from db.store import Store
 
 log = logging.getLogger(__name__)
 
-COGS = ("cogs.help", "cogs.motion", "cogs.video", "cogs.jobs", "cogs.buttons", "cogs.quota", "cogs.admin")
+COGS = (
+    "cogs.help",
+    "cogs.motion",
+    "cogs.video",
+    "cogs.jobs",
+    "cogs.queue",
+    "cogs.buttons",
+    "cogs.quota",
+    "cogs.admin",
+)
 
 
 class KlingBot(commands.Bot):
@@ -144,6 +153,10 @@ class KlingBot(commands.Bot):
             poll_interval=settings.poll_interval_seconds,
             job_timeout=settings.job_timeout_seconds,
             max_in_flight_per_user=settings.max_jobs_in_flight_per_user,
+            max_queued_per_user=settings.max_queued_per_user,
+            max_concurrency=settings.provider_max_concurrency,
+            max_queue_wait=settings.max_queue_wait_seconds,
+            slot_recovery=settings.provider_slot_recovery_seconds,
             background_work=Role.WORKER in self.roles,
         )
 

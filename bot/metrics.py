@@ -8,6 +8,7 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, gene
 
 _LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60)
 _GENERATION_BUCKETS = (10, 30, 60, 90, 120, 180, 300, 600, 1200, 3600)
+_QUEUE_WAIT_BUCKETS = (1, 10, 30, 60, 120, 300, 600, 1200, 1800, 3600, 7200, 21600)
 
 
 class Metrics:
@@ -51,6 +52,25 @@ class Metrics:
         self.media_bytes = gauge("klingbot_media_bytes", "Bytes of job inputs and results kept")
         self.disk_free_bytes = gauge("klingbot_disk_free_bytes", "Free bytes on the media disk")
         self.disk_size_bytes = gauge("klingbot_disk_size_bytes", "Size of the media disk")
+        # The line and the provider's slots (bot.jobs.queue).
+        self.queue_length = gauge("klingbot_queue_length", "Jobs waiting in the line for a provider slot")
+        self.queue_oldest_timestamp = gauge(
+            "klingbot_queue_oldest_timestamp_seconds",
+            "When the longest-waiting job joined the line (Unix time; 0 when nobody waits)",
+        )
+        self.queue_wait_seconds = Histogram(
+            "klingbot_queue_wait_seconds",
+            "Time from acceptance to leaving the line for the provider",
+            buckets=_QUEUE_WAIT_BUCKETS,
+            registry=r,
+        )
+        self.slots_in_use = gauge("klingbot_provider_slots_in_use", "Jobs claimed or running at the provider")
+        self.slot_limit = gauge(
+            "klingbot_provider_slot_limit", "Slots the line fills now (lowered while the provider is full)"
+        )
+        self.jobs_cancelled = Counter(
+            "klingbot_jobs_cancelled", "Jobs taken out of the line, by reason", ["reason"], registry=r
+        )
 
     def render(self) -> bytes:
         return generate_latest(self.registry)

@@ -33,6 +33,9 @@ class ErrorCategory(StrEnum):
     AUTH = "auth"  # the operator's keys are wrong: the bot is misconfigured
     INSUFFICIENT_CREDITS = "insufficient_credits"  # the provider account ran dry
     RATE_LIMITED = "rate_limited"  # retry later, with backoff
+    # The provider runs as many tasks as the account allows (a submit refused for it started nothing):
+    # the job waits in the line for a slot, never retried on its own.
+    PROVIDER_FULL = "provider_full"
     TRANSIENT = "transient"  # 5xx, timeouts, connection errors: retry with backoff
     FAILED = "failed"  # the generation itself failed: show the provider's reason
     UNSAFE_RESULT = "unsafe_result"  # the result link breaks the URL policy: never fetched, refunded

@@ -137,7 +137,13 @@ class Settings(BaseSettings):
 
     # Not in the public table, but useful to operators and tests.
     media_dir: Path | None = None  # where job inputs and downloads live; default beside the database
-    max_jobs_in_flight_per_user: Annotated[int, Field(ge=1, le=100)] = 2
+    max_jobs_in_flight_per_user: Annotated[int, Field(ge=1, le=100)] = 2  # running at once, per member
+    # The line (bot.jobs.queue): jobs at the provider at once, waiting jobs per member, how long one may
+    # wait, and how long the provider must stay quiet after saying it was full before a slot comes back.
+    provider_max_concurrency: Annotated[int, Field(ge=1, le=100)] = 5
+    max_queued_per_user: Annotated[int, Field(ge=1, le=100)] = 5
+    max_queue_wait_seconds: Annotated[float, Field(gt=0)] = 6 * 3600.0
+    provider_slot_recovery_seconds: Annotated[float, Field(gt=0, le=86400)] = 300.0
     # The cost table: credits for a standard 5-second clip, and how much more pro costs.
     credits_per_clip: Annotated[int, Field(ge=0, le=1000)] = 1
     pro_cost_multiplier: Annotated[int, Field(ge=1, le=100)] = 2

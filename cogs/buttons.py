@@ -1,4 +1,5 @@
-"""Extend, Re-run and Delete on finished videos: persistent buttons whose custom id carries the job id.
+"""Extend, Re-run and Delete on finished videos, and Cancel on a waiting job's progress message:
+persistent buttons whose custom id carries the job id.
 
 They are DynamicItems registered at start-up, so a click on a message posted by an earlier process
 works: the job is loaded from the store, not from memory.
@@ -13,6 +14,7 @@ import discord
 from discord.ext import commands
 
 from bot.custom_ids import TEMPLATE
+from bot.discord_ui.queue_text import cancel_answer
 from bot.errors import UserFacingError
 from bot.jobs.services.jobs import InputsGone
 from bot.tree import report_error
@@ -72,6 +74,9 @@ class JobButton(discord.ui.DynamicItem[discord.ui.Button[Any]], template=TEMPLAT
         if self.action == "delete":
             await self._delete(interaction, job)
             return
+        if self.action == "cancel":
+            await self._cancel(interaction, job)
+            return
         if interaction.guild_id is None or interaction.guild_id != job.guild_id:
             # A copy of the video in a DM: a job made here would escape the server's quota and rules.
             raise UserFacingError(
@@ -97,6 +102,16 @@ class JobButton(discord.ui.DynamicItem[discord.ui.Button[Any]], template=TEMPLAT
                 ) from exc
         await services(interaction).jobs.video_deleted(job, interaction.user.id)
         await interaction.edit_original_response(content=f"Deleted the video of job `{job.id}`.")
+
+    async def _cancel(self, interaction: discord.Interaction, job: JobRecord) -> None:
+        """Take a waiting job out of the line: the requester, or a moderator of its server."""
+        moderator = interaction.guild_id == job.guild_id and await is_moderator(interaction)
+        outcome = await services(interaction).queue.cancel(job, interaction.user.id, moderator=moderator)
+        await interaction.response.send_message(
+            cancel_answer(outcome, job, interaction.user.id),
+            ephemeral=True,
+            allowed_mentions=discord.AllowedMentions.none(),
+        )
 
     async def _rerun(self, interaction: discord.Interaction, job: JobRecord) -> None:
         await interaction.response.defer(ephemeral=True, thinking=True)

@@ -13,6 +13,7 @@ HELP_TEXT = (
     "• `/video image image` — bring a picture to life (optionally ending on a second picture).\n"
     "• `/video extend job` — add about five seconds to one of your videos.\n"
     "• `/jobs`, `/job id` — your jobs, their status and results.\n"
+    "• `/queue` — where your videos stand in line when the provider is busy (and cancelling one).\n"
     "• `/quota` — your credits, what they buy and when they reset.\n"
     "Videos are posted in the channel you asked in, usually within a few minutes. Moderators: `/kling-admin`."
 )

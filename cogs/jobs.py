@@ -10,6 +10,7 @@ from discord.ext import commands
 
 from bot.discord_ui import job_text
 from bot.discord_ui.limits import ID_SHOWN, NAME_SHOWN, fit_choices, fit_content, quote
+from bot.discord_ui.queue_text import place_text
 from bot.discord_ui.render import result_buttons
 from bot.errors import UserFacingError
 from bot.jobs.publisher import DeliveryRetry, ResultRefused
@@ -20,11 +21,13 @@ STATUS_CHOICES = [
     app_commands.Choice(name="In progress", value="active"),
     app_commands.Choice(name="Finished", value="finished"),
     app_commands.Choice(name="Failed", value="failed"),
+    app_commands.Choice(name="Cancelled", value="cancelled"),
 ]
 STATUS_FILTERS = {
-    "active": [JobState.PENDING, JobState.SUBMITTED, JobState.SUCCEEDED],
+    "active": [JobState.QUEUED, JobState.PENDING, JobState.SUBMITTED, JobState.SUCCEEDED],
     "finished": [JobState.DELIVERED],
     "failed": [JobState.FAILED],
+    "cancelled": [JobState.CANCELLED],
 }
 QUIET = discord.AllowedMentions.none()
 
@@ -85,6 +88,9 @@ class JobsCog(commands.Cog):
         await interaction.response.defer(thinking=True)  # public, like Midjourney's /show
         link = job_text.message_link(record)
         lines = [f"First posted: {link}"] if link else []
+        standing = await services(interaction).queue.standing(record)
+        if standing is not None:
+            lines.append(f"Waiting: {place_text(standing)}.")
         publisher = kling_bot(interaction).publisher
         finished = record.status in (JobState.SUCCEEDED, JobState.DELIVERED)
         if not finished or record.result_url is None or publisher is None:

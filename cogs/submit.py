@@ -88,7 +88,7 @@ async def hand_over(interaction: discord.Interaction, draft: JobDraft, notes: li
         with log_fields(job_id=accepted.job.id):
             command = interaction.command.qualified_name if interaction.command else "?"
             log.info("/%s: job %s handed over", command, accepted.job.id)
-            text = accepted_text(accepted.job, accepted.limit, accepted.spent, notes)
+            text = accepted_text(accepted.job, accepted.limit, accepted.spent, notes, accepted.standing)
             await interaction.edit_original_response(content=fit_content(text))
 
 

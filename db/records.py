@@ -11,18 +11,28 @@ from typing import Any
 class JobState(StrEnum):
     """A job's life in the store. Only these transitions exist:
 
-    pending → submitted → succeeded → delivered, and pending/submitted/succeeded → failed.
+    queued → pending → submitted → succeeded → delivered;
+    pending → queued (the provider was full: back to the front of the line);
+    queued → cancelled (by the member, a moderator, or the wait limit);
+    queued/pending/submitted/succeeded → failed.
     """
 
-    PENDING = "pending"  # persisted and credits reserved; not yet accepted by the provider
+    QUEUED = "queued"  # accepted, credits reserved, waiting in the line for a provider slot
+    PENDING = "pending"  # claimed from the line: holds a slot; being handed to the provider
     SUBMITTED = "submitted"  # the provider has it (task id known)
     SUCCEEDED = "succeeded"  # the video exists; credits charged; not yet posted
     DELIVERED = "delivered"  # posted (or, when nowhere to post, kept for /job)
     FAILED = "failed"  # terminal; credits refunded
+    CANCELLED = "cancelled"  # terminal; left the line before reaching the provider; credits refunded
 
     @property
     def in_flight(self) -> bool:
+        """Running: holds one of the provider's slots (and counts against the member's running cap)."""
         return self in (JobState.PENDING, JobState.SUBMITTED)
+
+    @property
+    def ended(self) -> bool:
+        return self in (JobState.DELIVERED, JobState.FAILED, JobState.CANCELLED)
 
 
 class Settlement(StrEnum):
@@ -48,6 +58,7 @@ class NewJob:
     application_id: int | None
     created_at: float
     parent_job_id: str | None = None
+    queued: bool = False  # join the line (the engine's jobs); False: claimed at once (seeding, tools)
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,6 +103,9 @@ class JobRecord:
     finished_at: float | None
     delivered_at: float | None
     updated_at: float
+    line_ticket: int | None = None  # its place in the arrival order of the line
+    claim_ticket: int | None = None  # when it last left the line, on the same counter
+    claimed_at: float | None = None  # when it left the line for the provider (its timeout counts from here)
 
     def __repr__(self) -> str:  # tokens and signed URLs stay out of logs
         return f"JobRecord(id={self.id!r}, kind={self.kind}, status={self.status.value}, user={self.user_id})"
@@ -110,9 +124,10 @@ class Reservation:
     """The answer to "may this job start?": accepted, or refused with the figures behind the refusal."""
 
     accepted: bool
-    reason: str | None = None  # "quota" | "in_flight"
+    reason: str | None = None  # "quota" | "in_flight" | "queue_full"
     spent: int = 0
     in_flight: int = 0
+    queued: int = 0  # the member's jobs waiting in the line (with max_queued)
 
 
 @dataclass(frozen=True, slots=True)
@@ -121,7 +136,10 @@ class QuotaCheck:
 
     limit: int | None  # credits per period; None is unlimited
     window_start: float  # the start of the current period (UTC calendar boundary)
-    max_in_flight: int
+    max_in_flight: int  # without max_queued: refuse past this many jobs in flight
+    # With it: the job joins the line, refused only past this many of the member's jobs waiting
+    # (their running jobs are capped when the line hands jobs out, not here).
+    max_queued: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -171,3 +189,52 @@ class AuditEntry:
     detail: str
     job_id: str | None
     created_at: float
+
+
+@dataclass(frozen=True, slots=True)
+class LineRules:
+    """What the line may hand out now: the provider's slots and each member's running cap."""
+
+    max_concurrency: int  # PROVIDER_MAX_CONCURRENCY: the working limit never rises above it
+    max_running_per_member: int
+
+
+@dataclass(frozen=True, slots=True)
+class SlotState:
+    """The provider's slots as the store counts them, and the working limit kept beside them."""
+
+    running: int  # jobs claimed or at the provider
+    waiting: int  # jobs in the line
+    working_limit: int  # slots the line fills now (lowered after "full", raised after a quiet while)
+    lowered: bool  # below PROVIDER_MAX_CONCURRENCY
+    changed_at: float | None  # when the working limit last moved
+    held_until: float | None  # no claims before this (the provider was full with nothing running)
+    oldest_waiting_since: float | None  # acceptance time of the longest-waiting job
+
+
+@dataclass(frozen=True, slots=True)
+class LineEntry:
+    """One job waiting in the line, with what the fair order needs to know of it."""
+
+    job_id: str
+    guild_id: int | None
+    user_id: int
+    line_ticket: int
+    created_at: float
+    paused: bool  # its server is paused: it keeps its place but does not move
+
+
+@dataclass(frozen=True, slots=True)
+class MemberTurn:
+    """A member with jobs in the line: how many they run now and when they last got a slot."""
+
+    guild_id: int | None
+    user_id: int
+    running: int
+    last_claim: int | None  # the claim ticket of their latest job to leave the line
+
+
+@dataclass(frozen=True, slots=True)
+class LineSnapshot:
+    entries: list[LineEntry]  # in arrival order
+    members: list[MemberTurn]

@@ -16,10 +16,13 @@ from db.records import (
     InboxItem,
     JobRecord,
     JobState,
+    LineRules,
+    LineSnapshot,
     NewJob,
     QuotaCheck,
     QuotaLimit,
     Reservation,
+    SlotState,
     UsageRow,
 )
 
@@ -77,6 +80,7 @@ class JobStore(Protocol):
         self, job_id: str, *, category: str, message: str, provider_status: str | None, now: float
     ) -> bool: ...
     async def mark_undeliverable(self, job_id: str, *, category: str, message: str, now: float) -> bool: ...
+    async def cancel_queued(self, job_id: str, *, reason: str, now: float) -> bool: ...
     async def begin_delivery(self, job_id: str, nonce: str, now: float) -> JobRecord | None: ...
     async def mark_delivered(
         self,
@@ -88,6 +92,19 @@ class JobStore(Protocol):
         note: str | None,
         now: float,
     ) -> bool: ...
+
+
+class JobLine(Protocol):
+    """The line of accepted jobs waiting for a provider slot, and the slots themselves (db.sql.queue)."""
+
+    async def claim_next_job(self, rules: LineRules, now: float) -> JobRecord | None: ...
+    async def return_to_line(self, job_id: str, rules: LineRules, now: float, hold_for: float) -> bool: ...
+    async def raise_working_limit(self, rules: LineRules, now: float, quiet: float) -> bool: ...
+    async def slot_state(self, rules: LineRules) -> SlotState: ...
+    async def line_snapshot(self) -> LineSnapshot: ...
+    async def recent_generation_seconds(self, limit: int) -> list[float]: ...
+    async def running_started_before(self, before: float, limit: int = 500) -> list[JobRecord]: ...
+    async def earliest_running_start(self) -> float | None: ...
 
 
 class CallbackInbox(Protocol):
@@ -156,6 +173,7 @@ class Notifications(Protocol):
 class Store(
     StoreLifecycle,
     JobStore,
+    JobLine,
     CallbackInbox,
     GuildSettingsStore,
     CreditLedger,

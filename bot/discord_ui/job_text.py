@@ -5,6 +5,7 @@ from __future__ import annotations
 import discord
 
 from bot.discord_ui.limits import fit_embed, fit_lines
+from bot.discord_ui.queue_text import accepted_in_line
 from bot.discord_ui.render import (
     STAGE_LINES,
     credits_text,
@@ -15,6 +16,7 @@ from bot.discord_ui.render import (
     timestamp,
     user_mention,
 )
+from bot.jobs.line import Standing
 from bot.jobs.quota import AppliedLimit
 from bot.jobs.services.quota import credits_left
 from db.records import JobRecord, JobState
@@ -23,6 +25,10 @@ EXPIRED_RESULT = "The provider no longer keeps this video (results expire after 
 
 
 def status_word(job: JobRecord) -> str:
+    if job.status is JobState.QUEUED:
+        return "⏳ In line"
+    if job.status is JobState.CANCELLED:
+        return "🚫 Cancelled"
     if job.status is JobState.FAILED:
         return STAGE_LINES["failed"]
     if job.status is JobState.DELIVERED:
@@ -70,12 +76,19 @@ def job_details(job: JobRecord) -> discord.Embed:
     return fit_embed(embed)
 
 
-def accepted_text(job: JobRecord, limit: AppliedLimit, spent: int, notes: list[str]) -> str:
+def accepted_text(
+    job: JobRecord, limit: AppliedLimit, spent: int, notes: list[str], standing: Standing | None = None
+) -> str:
+    """The private answer to a member whose job was accepted: straight to the provider, or in line."""
     left = credits_left(limit, spent)
     balance = "no limit on this server" if left is None else f"{left} left this {limit.period.value}"
-    lines = [
-        f"✅ Job `{job.id}` accepted: {credits_text(job.credits)} ({balance}). I'll show progress in this "
-        "channel and post the video there when it's ready, usually within a few minutes.",
-    ]
+    if job.status is JobState.QUEUED:
+        first = accepted_in_line(job, standing, balance)
+    else:
+        first = (
+            f"✅ Job `{job.id}` accepted: {credits_text(job.credits)} ({balance}). I'll show progress in "
+            "this channel and post the video there when it's ready, usually within a few minutes."
+        )
+    lines = [first]
     lines.extend(f"• {note}" for note in notes)
     return "\n".join(lines)

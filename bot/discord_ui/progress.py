@@ -15,8 +15,9 @@ from dataclasses import dataclass, field
 
 import discord
 
-from bot.discord_ui import render
+from bot.discord_ui import queue_text, render
 from bot.discord_ui.limits import fit_content
+from bot.jobs.line import Standing
 from db.records import JobRecord, JobState
 from db.store import Store
 
@@ -56,14 +57,15 @@ class ProgressBoard:
             if turn.users == 0:
                 del self._turns[job_id]
 
-    async def show(self, job: JobRecord, *, force: bool = False) -> None:
-        """Show the job's stage in its progress message (posting it first if needed)."""
+    async def show(self, job: JobRecord, *, force: bool = False, standing: Standing | None = None) -> None:
+        """Show the job's stage in its progress message (posting it first if needed); a job waiting in
+        the line shows its `standing` and a Cancel button."""
         async with self._turn(job.id):
             # The caller's record may be stale (a concurrent call may have posted the progress message or
             # the job may have moved on): always show what the store says now.
             job = await self.store.get_job(job.id) or job
-            terminal = job.status in (JobState.DELIVERED, JobState.FAILED)
-            content = fit_content(render.progress_text(job))
+            terminal = job.status.ended
+            content = fit_content(_progress_text(job, standing))
             try:
                 if not force and self._shown.get(job.id) == content:
                     return
@@ -75,11 +77,16 @@ class ProgressBoard:
 
     async def _put(self, job: JobRecord, content: str, terminal: bool) -> None:
         channel = self.client.get_partial_messageable(job.channel_id, guild_id=job.guild_id)
+        # Only a waiting job can be cancelled; once it leaves the line the button goes.
+        view = queue_text.cancel_button(job) if job.status is JobState.QUEUED else None
         if job.progress_message_id is None:
             if terminal:
                 return  # the result or failure message says it all
             try:
-                message = await channel.send(content, allowed_mentions=NO_MENTIONS)
+                if view is None:
+                    message = await channel.send(content, allowed_mentions=NO_MENTIONS)
+                else:
+                    message = await channel.send(content, view=view, allowed_mentions=NO_MENTIONS)
             except discord.HTTPException as exc:
                 self.on_error(exc)
                 return
@@ -87,7 +94,7 @@ class ProgressBoard:
             return
         try:
             await channel.get_partial_message(job.progress_message_id).edit(
-                content=content, allowed_mentions=NO_MENTIONS
+                content=content, view=view, allowed_mentions=NO_MENTIONS
             )
         except discord.HTTPException as exc:
             self.on_error(exc)
@@ -105,3 +112,11 @@ class ProgressBoard:
             )
         except discord.HTTPException as exc:
             self.on_error(exc)  # the video is posted; a stale progress line is not worth failing for
+
+
+def _progress_text(job: JobRecord, standing: Standing | None) -> str:
+    if job.status is JobState.QUEUED:
+        return queue_text.in_line_line(job, standing)
+    if job.status is JobState.CANCELLED:
+        return queue_text.cancelled_line(job)
+    return render.progress_text(job)

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import discord
 
-from bot.discord_ui import render
+from bot.discord_ui import queue_text, render
 from bot.discord_ui.audit_poster import AuditPoster
 from bot.discord_ui.limits import fit_content
 from bot.discord_ui.posting import (
@@ -38,7 +38,9 @@ from bot.discord_ui.routes import Route, RouteFacts, plan_routes
 from bot.downloads import Downloader, DownloadLimits
 from bot.jobs.hosting import JobHosting
 from bot.jobs.inputs import InputStore
+from bot.jobs.line import Standing
 from bot.jobs.publisher import DeliveryResult
+from bot.jobs.queue import CancelReason
 from bot.metrics import Metrics
 from bot.results import FitVideo, ResultFiles, file_size, limit_below, with_headroom
 from db.records import AuditEntry, JobRecord
@@ -94,8 +96,10 @@ class DiscordPublisher:
     def _count(self, exc: discord.HTTPException) -> None:
         self.metrics.discord_errors.labels(status=str(exc.status)).inc()
 
-    async def progress(self, job: JobRecord, *, force: bool = False) -> None:
-        await self.board.show(job, force=force)
+    async def progress(
+        self, job: JobRecord, standing: Standing | None = None, *, force: bool = False
+    ) -> None:
+        await self.board.show(job, force=force, standing=standing)
 
     async def audit(self, entry: AuditEntry) -> bool:
         return await self.audit_poster.post(entry)
@@ -106,14 +110,26 @@ class DiscordPublisher:
         """Show the failure in the progress message, and tell the member (a mention, so they hear of it)."""
         await self.progress(job, force=True)
         current = await self.store.get_job(job.id) or job
+        await self._tell(current, render.failed_text(current), render.failed_dm_text(current))
+
+    async def cancelled(self, job: JobRecord) -> None:
+        """Show it in the progress message; when someone else took it out of the line, tell the member."""
+        await self.progress(job, force=True)
+        if job.error_message in (CancelReason.MODERATOR, CancelReason.WAIT_LIMIT):
+            notice = queue_text.cancelled_notice(job)
+            await self._tell(job, notice, notice)
+
+    async def _tell(self, job: JobRecord, text: str, dm_text: str) -> None:
+        """Post `text` in the job's channel, in reply to its progress message, mentioning the member;
+        a DM with `dm_text` when the channel refuses the bot."""
         channel = self.poster.channel(job)
-        text, mentions = fit_content(render.failed_text(current)), mention_requester(job)
+        text, mentions = fit_content(text), mention_requester(job)
         try:
-            if current.progress_message_id is None:
+            if job.progress_message_id is None:
                 await channel.send(text, allowed_mentions=mentions)
             else:
                 reference = discord.MessageReference(
-                    message_id=current.progress_message_id,
+                    message_id=job.progress_message_id,
                     channel_id=job.channel_id,
                     fail_if_not_exists=False,
                 )
@@ -125,7 +141,7 @@ class DiscordPublisher:
                 return
         try:  # the channel is gone or closed to the bot: a DM, when the member accepts them
             user = await self.client.fetch_user(job.user_id)
-            await user.send(fit_content(render.failed_dm_text(current)))
+            await user.send(fit_content(dm_text))
         except discord.HTTPException as exc:
             self._count(exc)
 

@@ -18,6 +18,7 @@ from bot.jobs.refusals import (
     ChannelNotAllowed,
     JobRefused,
     KindNotOffered,
+    QueueFull,
     QuotaExceeded,
     ServerPaused,
     TooManyInFlight,
@@ -256,6 +257,11 @@ def refusal_text(refusal: JobRefused) -> str:
                 f"You already have {limit} videos in progress. Wait for one to "
                 "finish (see /jobs), then try again."
             )
+        case QueueFull(limit=limit):
+            return (
+                f"You already have {plural(limit, 'video')} waiting in line. Try again once one has started "
+                "(see /queue); nothing was charged."
+            )
         case QuotaExceeded():
             return (
                 f"This video costs {credits_text(refusal.cost)} and you have {refusal.left} left "
@@ -379,6 +385,8 @@ def audit_detail(action: str, job_id: str | None, facts: dict[str, FactValue]) -
             return f"{_job_subject(job_id, facts)} · cost {facts.get('credits')}"
         case AuditAction.JOB_FINISHED:
             return f"{_job_subject(job_id, facts)} · charged {facts.get('credits')}"
+        case AuditAction.JOB_CANCELLED:
+            return f"{_job_subject(job_id, facts)} · {facts.get('reason')} · refunded {facts.get('credits')}"
         case AuditAction.JOB_FAILED:
             return (
                 f"{_job_subject(job_id, facts)} · {facts.get('category')}: "

@@ -14,12 +14,14 @@ from bot.jobs.config import EngineConfig
 from bot.jobs.drafts import JobDraft, Requester
 from bot.jobs.ids import new_job_id, new_token
 from bot.jobs.inputs import InputStore
+from bot.jobs.line import Standing
 from bot.jobs.policy import check_policy
 from bot.jobs.quota import AppliedLimit, CostTable, Period, applicable_limit, period_window
 from bot.jobs.refusals import (
     CannotHostConverted,
     JobRefused,
     KindNotOffered,
+    QueueFull,
     QuotaExceeded,
     TooManyInFlight,
 )
@@ -33,6 +35,7 @@ class AcceptedJob:
     job: JobRecord
     limit: AppliedLimit
     spent: int  # credits spent this period, this job included
+    standing: Standing | None = None  # waiting in the line: where (None: it went straight on)
 
 
 class Admission:
@@ -86,8 +89,8 @@ class Admission:
                     raise CannotHostConverted(file.role)
 
     async def admit(self, draft: JobDraft) -> AcceptedJob:
-        """Persist the job and reserve its credits in one step; raise a JobRefused (nothing kept) if
-        policy, quota or the in-flight cap say no."""
+        """Persist the job in the line and reserve its credits in one step; raise a JobRefused (nothing
+        kept) if policy, quota or the member's cap on waiting jobs say no."""
         await self.check_can_start(draft)
         limit = await self.limit_for(draft.requester)
         window_start, _ = period_window(limit.period, self.clock())
@@ -95,6 +98,7 @@ class Admission:
             limit=limit.credits,
             window_start=window_start,
             max_in_flight=self.config.max_in_flight_per_user,
+            max_queued=self.config.max_queued_per_user,
         )
         new = await self._new_job(draft)
         reservation = await self.store.create_job(new, quota)
@@ -134,9 +138,12 @@ class Admission:
             application_id=requester.application_id,
             created_at=self.clock(),
             parent_job_id=draft.parent_job_id,
+            queued=True,
         )
 
     def _refusal(self, reservation: Reservation, limit: AppliedLimit, cost: int) -> JobRefused:
+        if reservation.reason == "queue_full":
+            return QueueFull(self.config.max_queued_per_user)
         if reservation.reason == "in_flight":
             return TooManyInFlight(self.config.max_in_flight_per_user)
         _, resets_at = period_window(limit.period, self.clock())

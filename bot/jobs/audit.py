@@ -22,6 +22,8 @@ class AuditAction(StrEnum):
     JOB_SUBMITTED = "job submitted"  # facts: kind, user_id, credits
     JOB_FINISHED = "job finished"  # facts: kind, user_id, credits
     JOB_FAILED = "job failed"  # facts: kind, user_id, credits, category, message
+    JOB_CANCELLED = "job cancelled"  # facts: kind, user_id, credits, reason (requester | moderator |
+    # wait_limit); the actor is who cancelled (None: the bot, at the wait limit)
     VIDEO_DELETED = "video deleted"  # facts: user_id (the requester)
     QUOTA_SET = "quota set"  # facts: scope, target_id, credits (None: unlimited), period,
     # previous_credits, previous_period (None: no limit was set before)

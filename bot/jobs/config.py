@@ -12,7 +12,15 @@ class EngineConfig:
     public_base_url: str | None
     poll_interval: float = 15.0
     job_timeout: float = 3600.0
-    max_in_flight_per_user: int = 2
+    max_in_flight_per_user: int = 2  # running jobs per member; more wait in the line
+    max_queued_per_user: int = 5  # waiting jobs per member; past that a job is refused
+    max_concurrency: int = 5  # jobs at the provider at once (PROVIDER_MAX_CONCURRENCY)
+    max_queue_wait: float = 6 * 3600.0  # a job waiting this long is cancelled and refunded
+    # After the provider said it was full: one more slot each time it has been quiet this long.
+    slot_recovery: float = 300.0
+    full_hold: float = 30.0  # full with nothing of ours running: claims wait this long
+    line_recheck: float = 30.0  # jobs waiting: look again this often (other processes free slots too)
+    eta_sample: int = 20  # recent generation times the wait estimate is the median of
     max_poll_rate: float = 5.0  # provider status queries per second, across all jobs
     poll_concurrency: int = 4
     max_poll_backoff: float = 300.0

@@ -5,8 +5,8 @@ A job is persisted with its credit reservation before the provider hears of it; 
 a crash at any point, a duplicate callback or a poll racing a callback can never lose the job, post it
 twice or charge twice. Background work is restarted from the store when the bot starts.
 
-This module wires the rooms together and runs them: admission, submitter, callbacks, transitions,
-delivery, polling and the background loops each do one job.
+This module wires the rooms together and runs them: admission, the line (queue), submitter, callbacks,
+transitions, delivery, polling and the background loops each do one job.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ import asyncio
 import logging
 import time
 from collections.abc import Callable, Mapping
+from dataclasses import replace
 from typing import Any, overload
 
 from bot.jobs.admission import AcceptedJob, Admission
@@ -28,6 +29,7 @@ from bot.jobs.inputs import InputStore
 from bot.jobs.loops import DueLoop, TaskSet, job_log_fields
 from bot.jobs.polling import Poller, PollSettings
 from bot.jobs.publisher import JobPublisher
+from bot.jobs.queue import Dispatcher
 from bot.jobs.quota import AppliedLimit, CostTable
 from bot.jobs.submitter import Submitter
 from bot.jobs.transitions import Transitions
@@ -88,12 +90,23 @@ class JobEngine:
             audit=self.audit_trail,
             clock=clock,
             succeeded=self._start_delivery,
+            slot_freed=self.wake_line,
         )
+        self.line = Dispatcher(
+            transitions=self.transitions, config=config, start_submission=self._start_submission
+        )
+        self._loops.extend((self.line.loop, self.line.places))
         self.admission = Admission(
             store=store, provider=provider, inputs=inputs, config=config, costs=self.costs, clock=clock
         )
         self.submitter = Submitter(
-            self.transitions, provider, inputs, self.hosting, config, submitted=self._poll_loop.wake
+            self.transitions,
+            provider,
+            inputs,
+            self.hosting,
+            config,
+            submitted=self._poll_loop.wake,
+            full=self.line.provider_full,
         )
         self.deliveries = Deliveries(
             self.transitions, policy=config.delivery_retry, concurrency=config.delivery_concurrency
@@ -132,13 +145,13 @@ class JobEngine:
             "klingbot-audit", self._audit_pass, clock=clock, retry_after=config.audit_retry
         )
         self._housekeeping_loop = DueLoop("klingbot-housekeeping", self._housekeeping_pass, clock=clock)
-        self._loops = (
+        self._loops = [
             self._inbox_loop,
             self._poll_loop,
             self._timeout_loop,
             self._audit_loop,
             self._housekeeping_loop,
-        )
+        ]
 
     # ---- lifecycle -------------------------------------------------------------------------
 
@@ -163,6 +176,7 @@ class JobEngine:
             self.background.spawn(self._submit_pending(), "submit-pending")
         else:
             self._start_submission(job_id)
+        self.wake_line()  # a job another process accepted may be next in line
         self._timeout_loop.wake()
 
     async def _submit_pending(self) -> None:
@@ -179,7 +193,8 @@ class JobEngine:
         await self.background.stop(grace)
 
     async def recover(self) -> None:
-        """Pick every unfinished job up again: resubmit, poll or deliver as its state says."""
+        """Pick every unfinished job up again: resubmit, poll or deliver as its state says; the line
+        (in the store, in its order) moves again as the dispatcher starts."""
         now = self.clock()
         pending = await self.store.jobs_in_states([JobState.PENDING])
         submitted = await self.store.jobs_in_states([JobState.SUBMITTED])
@@ -193,6 +208,7 @@ class JobEngine:
             self._start_delivery(job.id)
         self.metrics.jobs_in_flight.set(len(pending) + len(submitted))
         self.wake()
+        self.wake_line()
         self.recovered.set()
         if pending or submitted or succeeded:
             log.info(
@@ -207,6 +223,10 @@ class JobEngine:
         self._poll_loop.wake()
         self._timeout_loop.wake()
         self._inbox_loop.wake()
+
+    def wake_line(self) -> None:
+        """The line may move (a slot freed, a server resumed) or its places changed (a pause)."""
+        self.line.wake()
 
     def _start_submission(self, job_id: str) -> None:
         if self.config.background_work:
@@ -229,9 +249,10 @@ class JobEngine:
         await self.admission.check_can_start(draft)
 
     async def accept(self, draft: JobDraft) -> AcceptedJob:
-        """Persist the job and reserve its credits, then submit it in the background.
+        """Persist the job and reserve its credits in the line; it is submitted at once (in the
+        background) when a slot is free, else it waits and `standing` says where.
 
-        Raises JobRefused (nothing spent, nothing written) when policy or quota say no.
+        Raises JobRefused (nothing spent, nothing written) when policy, quota or the waiting cap say no.
         """
         accepted = await self.admission.admit(draft)
         job = accepted.job
@@ -242,9 +263,13 @@ class JobEngine:
         await self.audit_trail.record(
             AuditRecord(AuditAction.JOB_SUBMITTED, job.guild_id, job.user_id, job.id, job_facts(job))
         )
-        self._start_submission(job.id)
+        await self.line.dispatch()
         self._timeout_loop.wake()  # its deadline may be the next one
-        return accepted
+        current = await self.store.get_job(job.id) or job
+        if current.status is not JobState.QUEUED:
+            return replace(accepted, job=current)
+        self.line.places.wake()  # its progress message shows its place
+        return replace(accepted, job=current, standing=await self.line.standing(job.id))
 
     # ---- reports from the provider ---------------------------------------------------------
 
@@ -306,7 +331,7 @@ class JobEngine:
 
     async def _timeout_pass(self) -> float | None:
         await self.fail_timed_out_jobs()
-        oldest = await self.store.earliest_created_at([JobState.PENDING, JobState.SUBMITTED])
+        oldest = await self.store.earliest_running_start()
         return None if oldest is None else oldest + self.config.job_timeout
 
     async def _audit_pass(self) -> float | None:

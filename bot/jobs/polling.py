@@ -91,6 +91,9 @@ class Poller:
             self.metrics.provider_errors.labels(category=error.category.value).inc()
             if error.category is ErrorCategory.AUTH:
                 log.error("polling: the provider refused the bot's credentials")
+            elif error.category is ErrorCategory.RATE_LIMITED:
+                # A plain rate limit (kling 1302, a 429 on a status query): every query slows down.
+                self.limiter.hold(error.retry_after or self.settings.interval)
             await self._back_off(batch)
             return
         except Exception:

@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Protocol
 
+from bot.jobs.line import Standing
 from db.records import AuditEntry, JobRecord
 
 
@@ -35,8 +36,9 @@ class ResultRefused(Exception):
 
 
 class JobPublisher(Protocol):
-    async def progress(self, job: JobRecord) -> None:
-        """Show the job's current stage in its progress message (throttled by the implementation)."""
+    async def progress(self, job: JobRecord, standing: Standing | None = None) -> None:
+        """Show the job's current stage in its progress message (throttled by the implementation);
+        a job waiting in the line shows its `standing`."""
 
     async def deliver(self, job: JobRecord) -> DeliveryResult:
         """Post the finished video. Raises DeliveryRetry on passing failures, ResultRefused when the
@@ -44,6 +46,9 @@ class JobPublisher(Protocol):
 
     async def failed(self, job: JobRecord) -> None:
         """Tell the member the job failed, why, and that the credits came back."""
+
+    async def cancelled(self, job: JobRecord) -> None:
+        """The job left the line without running (its reason in `error_message`); credits came back."""
 
     async def audit(self, entry: AuditEntry) -> bool:
         """Post an audit line to the server's log channel; True when done (or nothing to do)."""

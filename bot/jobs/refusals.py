@@ -56,3 +56,10 @@ class QuotaExceeded(JobRefused):
 @dataclass(eq=False)
 class TooManyInFlight(JobRefused):
     limit: int
+
+
+@dataclass(eq=False)
+class QueueFull(JobRefused):
+    """The member already has `limit` jobs waiting in the line (running ones wait for no refusal)."""
+
+    limit: int

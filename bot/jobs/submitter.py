@@ -1,10 +1,11 @@
 """Submission: hand a pending job to the provider, retrying passing errors, and after a crash between
-"request sent" and "task id stored" find the task the provider already has instead of paying twice."""
+"request sent" and "task id stored" find the task the provider already has instead of paying twice.
+A provider that says it is full gets the job back into the line (`full`), neither failed nor retried."""
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from functools import partial
 
 from tenacity import RetryCallState
@@ -15,7 +16,7 @@ from bot.jobs.inputs import InputStore
 from bot.jobs.loops import job_log_fields
 from bot.jobs.requests import build_request
 from bot.jobs.transitions import Transitions
-from bot.models import JobKind
+from bot.models import ErrorCategory, JobKind
 from bot.providers.base import ProviderClient, ProviderError
 from bot.retry import retrying
 from db.records import JobRecord, JobState
@@ -33,6 +34,7 @@ class Submitter:
         config: EngineConfig,
         *,
         submitted: Callable[[], None],
+        full: Callable[[JobRecord], Awaitable[None]],
     ) -> None:
         self.transitions = transitions
         self.store, self.metrics, self.clock = transitions.store, transitions.metrics, transitions.clock
@@ -42,6 +44,7 @@ class Submitter:
         self.config = config
         self.policy = config.submit_retry
         self.submitted = submitted  # a job now has a task (and a poll due): wakes the poller
+        self.full = full  # the provider had no slot for the job: it goes back to the line
         self._submitting: set[str] = set()
 
     async def submit(self, job_id: str) -> None:
@@ -69,7 +72,9 @@ class Submitter:
                         return
                     task_id = await self._attempt(job)
         except ProviderError as error:
-            if job is not None:
+            if job is not None and error.category is ErrorCategory.PROVIDER_FULL:
+                await self.full(job)
+            elif job is not None:
                 await self.transitions.fail(job, error.category, error.message, None)
             return
         if job is not None and task_id is not None:

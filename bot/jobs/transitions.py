@@ -14,11 +14,12 @@ from yarl import URL
 
 from bot.downloads import ForbiddenUrl, UrlPolicy
 from bot.jobs.audit import AuditAction, AuditRecord, AuditTrail, job_facts
+from bot.jobs.line import Standing
 from bot.jobs.loops import job_log_fields
 from bot.jobs.publisher import JobPublisher
 from bot.metrics import Metrics
 from bot.models import ErrorCategory, TaskStatus, TaskUpdate
-from db.records import JobRecord, JobState
+from db.records import JobRecord
 from db.store import Store
 
 log = logging.getLogger(__name__)
@@ -35,6 +36,7 @@ class Transitions:
         clock: Callable[[], float],
         succeeded: Callable[[str], None],
         url_policy: UrlPolicy | None = None,
+        slot_freed: Callable[[], None] = lambda: None,
     ) -> None:
         self.store = store
         self.publisher = publisher
@@ -42,6 +44,7 @@ class Transitions:
         self.audit = audit
         self.clock = clock
         self.succeeded = succeeded  # starts the delivery of a job that just succeeded
+        self.slot_freed = slot_freed  # a job left the provider: the line may move
         self.changed = asyncio.Condition()
         self.url_policy = url_policy or UrlPolicy()  # which result links the bot will ever fetch
 
@@ -90,6 +93,7 @@ class Transitions:
                 AuditRecord(AuditAction.JOB_FINISHED, job.guild_id, job.user_id, job.id, job_facts(job))
             )
             self.succeeded(job.id)
+            self.slot_freed()
             await self.notify()
         return changed
 
@@ -126,6 +130,7 @@ class Transitions:
             now=self.clock(),
         )
         if changed:
+            self.slot_freed()
             await self._failed(job, category, message)
         return changed
 
@@ -149,18 +154,18 @@ class Transitions:
                 log.exception("could not tell the member that job %s failed", job.id)
 
     async def fail_timed_out(self, job_timeout: float) -> int:
-        """Fail every job the provider has not finished within `job_timeout` seconds of being accepted."""
-        deadline = self.clock() - job_timeout
-        stale = await self.store.jobs_created_before([JobState.PENDING, JobState.SUBMITTED], deadline)
+        """Fail every job the provider has not finished within `job_timeout` seconds of its submission
+        (time spent waiting in the line does not count)."""
+        stale = await self.store.running_started_before(self.clock() - job_timeout)
         message = f"The provider did not finish this video within {round(job_timeout / 60)} minutes."
         for job in stale:
             with job_log_fields(job):
                 await self.fail(job, ErrorCategory.TRANSIENT, message, "timeout")
         return len(stale)
 
-    async def publish_progress(self, job: JobRecord) -> None:
+    async def publish_progress(self, job: JobRecord, standing: Standing | None = None) -> None:
         try:
-            await self.publisher.progress(job)
+            await self.publisher.progress(job, standing)
         except Exception:
             log.warning("could not update the progress of job %s", job.id, exc_info=True)
 

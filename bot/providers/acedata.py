@@ -30,6 +30,7 @@ from bot.providers.http import (
     ProviderHttp,
     category_for_http_status,
     failure_category,
+    full_when_429,
     json_object,
     json_text,
     json_url,
@@ -221,7 +222,7 @@ class AceDataClient(ProviderClient):
         response = await self._http.request(
             "POST",
             path,
-            classify=self._classify,
+            classify=full_when_429(self._classify),
             json_body=body,
             retry_on=(ErrorCategory.RATE_LIMITED,),  # a lost submit may have started a task
         )

@@ -27,6 +27,7 @@ from bot.providers.http import (
     ProviderHttp,
     category_for_http_status,
     failure_category,
+    full_when_429,
     json_object,
     json_text,
     json_url,
@@ -198,7 +199,7 @@ class GatewayClient(ProviderClient):
         response = await self._http.request(
             "POST",
             f"/kling/v1/videos/{segment}",
-            classify=self._classify,
+            classify=full_when_429(self._classify),
             json_body=body,
             retry_on=(ErrorCategory.RATE_LIMITED,),  # a lost submit may have started a task
         )

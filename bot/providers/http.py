@@ -192,6 +192,27 @@ class ProviderHttp:
         return HttpResponse(status, response_headers, body, is_json)
 
 
+def full_when_429(classify: ErrorClassifier) -> ErrorClassifier:
+    """A submit's classifier: a 429 there means the account runs as many tasks as it may (the families
+    without a code of their own for it), so the engine waits for a slot instead of retrying."""
+
+    def classified(response: HttpResponse) -> ProviderError | None:
+        error = classify(response)
+        if error is None or error.category is not ErrorCategory.RATE_LIMITED:
+            return error
+        if response.status != 429 and error.code != 429:
+            return error
+        return ProviderError(
+            ErrorCategory.PROVIDER_FULL,
+            error.message,
+            http_status=error.http_status,
+            code=error.code,
+            retry_after=error.retry_after,
+        )
+
+    return classified
+
+
 def retry_after_seconds(headers: Mapping[str, str]) -> float | None:
     value = headers.get("Retry-After") or headers.get("retry-after")
     if value is None:

@@ -39,6 +39,7 @@ from bot.providers.http import (
     HttpResponse,
     ProviderHttp,
     category_for_http_status,
+    full_when_429,
     redact_url,
     retry_after_seconds,
 )
@@ -186,12 +187,15 @@ class KieClient(ProviderClient):
     async def _create(self, body: dict[str, Any]) -> HttpResponse:
         """createTask, retried only when kie certainly did not start a task.
 
-        A 429 is not queued (§4.7) and 455 means maintenance, so repeating those cannot double-charge.
+        455 means maintenance, so repeating it cannot double-charge. A 429 started nothing either (§4.7),
+        but says the account runs all it may: the job waits in the engine's line for a slot (provider_full).
         After a 500 or a lost connection the task may exist, so the engine decides, not this loop.
         """
 
         def send() -> Awaitable[HttpResponse]:
-            return self._http.request("POST", CREATE_PATH, classify=_classify, json_body=body, retry=False)
+            return self._http.request(
+                "POST", CREATE_PATH, classify=full_when_429(_classify), json_body=body, retry=False
+            )
 
         def refused(error: ProviderError) -> bool:
             return error.category is ErrorCategory.RATE_LIMITED or error.code == 455

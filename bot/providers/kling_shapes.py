@@ -76,8 +76,10 @@ def error_category(code: int | None, http_status: int) -> ErrorCategory:
             return ErrorCategory.INVALID_REQUEST
         if code in (1300, 1301):
             return ErrorCategory.CONTENT_POLICY
-        if code in (1302, 1303):
+        if code == 1302:
             return ErrorCategory.RATE_LIMITED
+        if code == 1303:  # "parallel task over resource pack limit"
+            return ErrorCategory.PROVIDER_FULL
         if 5000 <= code <= 5002:
             return ErrorCategory.TRANSIENT
     return category_for_http_status(http_status)

@@ -1,7 +1,7 @@
 """PostgreSQL connections: an asyncpg pool; the shared SQL's `?` placeholders become `$1, $2, …` here.
 
-Per-member reservations and migrations are serialised with transaction-scoped advisory locks, so any
-number of bot processes can share one database.
+Per-member reservations, claims from the line and migrations are serialised with transaction-scoped
+advisory locks, so any number of bot processes can share one database.
 """
 
 from __future__ import annotations
@@ -39,6 +39,7 @@ def advisory_key(name: str) -> int:
 
 
 MIGRATIONS_LOCK = advisory_key("klingbot:migrations")
+QUEUE_LOCK = advisory_key("klingbot:queue")
 
 
 def rows_changed(status: str) -> int:
@@ -67,6 +68,9 @@ class PostgresSession(Session):
 
     async def lock_member(self, guild_id: int | None, user_id: int) -> None:
         await self._lock(advisory_key(f"klingbot:member:{guild_id}:{user_id}"))
+
+    async def lock_queue(self) -> None:
+        await self._lock(QUEUE_LOCK)
 
     async def lock_migrations(self) -> None:
         await self._lock(MIGRATIONS_LOCK)

@@ -9,6 +9,7 @@ from typing import Any
 from db.notify import Channel
 from db.records import JobRecord, JobState, NewJob, QuotaCheck, Reservation, Settlement
 from db.sql.ledger import spent_since
+from db.sql.queue import count_waiting, next_ticket
 from db.sql.session import Database, Session, placeholders
 
 # The states that count against a member's in-flight cap and that a provider report may still change.
@@ -16,8 +17,8 @@ LIVE = tuple(state.value for state in JobState if state.in_flight)
 
 _INSERT_JOB = (
     "INSERT INTO jobs (id, guild_id, channel_id, user_id, kind, params, parent_job_id, provider,"
-    " callback_token, input_token, status, credits, settlement, interaction_token,"
-    f" interaction_expires_at, application_id, created_at, updated_at) VALUES ({placeholders(18)})"
+    " callback_token, input_token, status, credits, settlement, interaction_token, interaction_expires_at,"
+    f" application_id, created_at, updated_at, line_ticket) VALUES ({placeholders(19)})"
 )
 _INSERT_LEDGER = (
     "INSERT INTO credit_ledger (job_id, guild_id, user_id, kind, credits, state, created_at)"
@@ -34,7 +35,7 @@ async def count_live(session: Session, guild_id: int | None, user_id: int) -> in
     return int(count or 0)
 
 
-def _job_values(job: NewJob) -> tuple[Any, ...]:
+def _job_values(job: NewJob, line_ticket: int | None) -> tuple[Any, ...]:
     return (
         job.id,
         job.guild_id,
@@ -46,7 +47,7 @@ def _job_values(job: NewJob) -> tuple[Any, ...]:
         job.provider,
         job.callback_token,
         job.input_token,
-        JobState.PENDING.value,
+        (JobState.QUEUED if job.queued else JobState.PENDING).value,
         job.credits,
         Settlement.RESERVED.value,
         job.interaction_token,
@@ -54,6 +55,7 @@ def _job_values(job: NewJob) -> tuple[Any, ...]:
         job.application_id,
         job.created_at,
         job.created_at,
+        line_ticket,
     )
 
 
@@ -64,20 +66,27 @@ class JobsSql:
         """Insert the job and reserve its credits in one transaction, or refuse without writing.
 
         The check and the insert share one transaction that holds the member's lock, so concurrent
-        requests from one member cannot both pass a check that only one of them fits.
+        requests from one member cannot both pass a check that only one of them fits. A queued job
+        takes the next ticket of the line in the same transaction.
         """
         async with self._db.transaction() as session:
-            spent = in_flight = 0
+            spent = in_flight = queued = 0
             if quota is not None:
                 await session.lock_member(job.guild_id, job.user_id)
-                in_flight = await count_live(session, job.guild_id, job.user_id)
-                if in_flight >= quota.max_in_flight:
-                    return Reservation(False, "in_flight", in_flight=in_flight)
+                if quota.max_queued is None:
+                    in_flight = await count_live(session, job.guild_id, job.user_id)
+                    if in_flight >= quota.max_in_flight:
+                        return Reservation(False, "in_flight", in_flight=in_flight)
+                else:
+                    queued = await count_waiting(session, job.guild_id, job.user_id)
+                    if queued >= quota.max_queued:
+                        return Reservation(False, "queue_full", queued=queued)
                 if quota.limit is not None:
                     spent = await spent_since(session, job.guild_id, job.user_id, quota.window_start)
                     if spent + job.credits > quota.limit:
-                        return Reservation(False, "quota", spent=spent, in_flight=in_flight)
-            await session.execute(_INSERT_JOB, _job_values(job))
+                        return Reservation(False, "quota", spent=spent, in_flight=in_flight, queued=queued)
+            ticket = await next_ticket(session) if job.queued else None
+            await session.execute(_INSERT_JOB, _job_values(job, ticket))
             await session.execute(
                 _INSERT_LEDGER,
                 (
@@ -91,6 +100,8 @@ class JobsSql:
                 ),
             )
             await session.notify(Channel.JOB_ACCEPTED, job.id)
+        if job.queued:
+            return Reservation(True, spent=spent + job.credits, queued=queued + 1)
         return Reservation(True, spent=spent + job.credits, in_flight=in_flight + 1)
 
     async def _jobs(self, where: str, params: Sequence[Any]) -> list[JobRecord]:

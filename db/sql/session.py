@@ -38,6 +38,10 @@ class Session(ABC):
         """Hold, until the transaction ends, the lock that serialises one member's reservations."""
 
     @abstractmethod
+    async def lock_queue(self) -> None:
+        """Hold, until the transaction ends, the lock that lets one claim at a time count the slots."""
+
+    @abstractmethod
     async def lock_migrations(self) -> None:
         """Hold, until the transaction ends, the lock that lets only one process migrate at a time."""
 

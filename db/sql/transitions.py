@@ -9,6 +9,8 @@ from db.sql.jobs import LIVE
 from db.sql.session import Database, placeholders
 
 _WHILE_LIVE = f"status IN ({placeholders(len(LIVE))})"
+# A failure may also end a job still waiting in the line.
+_OPEN = (JobState.QUEUED.value, *LIVE)
 
 
 class TransitionsSql:
@@ -57,7 +59,7 @@ class TransitionsSql:
         now: float,
         from_states: tuple[str, ...] = LIVE,
     ) -> bool:
-        """Leave a live state (or `from_states`) once, settling the credits in the same transaction."""
+        """Leave one of `from_states` once, settling the reservation in the same transaction."""
         async with self._db.transaction() as session:
             changed = await session.execute(
                 f"UPDATE jobs SET {assignments}, settlement = ?, finished_at = ?, next_poll_at = NULL,"
@@ -103,6 +105,19 @@ class TransitionsSql:
             (JobState.FAILED.value, category, message, provider_status),
             Settlement.REFUNDED,
             now,
+            _OPEN,
+        )
+
+    async def cancel_queued(self, job_id: str, *, reason: str, now: float) -> bool:
+        """The one transition out of the line without a provider: only while still waiting, refunded
+        in the same transaction. False when the job had left the line (running, or ended)."""
+        return await self._finish(
+            job_id,
+            "status = ?, error_category = 'cancelled', error_message = ?, progress_stage = 'cancelled'",
+            (JobState.CANCELLED.value, reason),
+            Settlement.REFUNDED,
+            now,
+            (JobState.QUEUED.value,),
         )
 
     async def mark_undeliverable(self, job_id: str, *, category: str, message: str, now: float) -> bool:

@@ -50,6 +50,9 @@ class SqliteSession(Session):
     async def lock_member(self, guild_id: int | None, user_id: int) -> None:
         """Nothing to do: BEGIN IMMEDIATE already serialises every write transaction."""
 
+    async def lock_queue(self) -> None:
+        """Nothing to do: BEGIN IMMEDIATE already serialises every write transaction."""
+
     async def lock_migrations(self) -> None:
         """Nothing to do: BEGIN IMMEDIATE already serialises every write transaction."""
 

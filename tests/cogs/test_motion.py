@@ -467,21 +467,31 @@ async def test_server_rules_refuse_before_anything_is_downloaded(harness: Harnes
     await assert_nothing_spent(harness)
 
 
-async def test_too_many_jobs_in_flight_is_refused_and_nothing_kept(make_harness: HarnessFactory) -> None:
-    harness = await make_harness(provider_options={"auto": False})
+async def test_past_the_running_cap_a_job_waits_and_past_the_waiting_cap_it_is_refused_and_nothing_kept(
+    make_harness: HarnessFactory,
+) -> None:
+    # Issue 12: the cap on jobs in progress now holds a third job in the line instead of refusing it;
+    # only past the cap on waiting jobs is a job refused, and that refusal still keeps nothing.
+    harness = await make_harness(provider_options={"auto": False}, max_queued_per_user=1)
     running = [accepted_id((await motion(harness))[1]) for _ in range(2)]
     for job_id in running:
         await task_of(harness, job_id)
 
+    _, waiting = await motion(harness)
+    waiting_id = accepted_id(waiting)
+    assert f"`{waiting_id}` accepted — 1st in line" in waiting.content
     _, answer = await motion(harness)
 
     assert answer.content == (
-        "You already have 2 videos in progress. Wait for one to finish (see /jobs), then try again."
+        "You already have 1 video waiting in line. Try again once one has started (see /queue); "
+        "nothing was charged."
     )
+    kept = sorted([*running, waiting_id])
     jobs = await harness.running.store.list_jobs(guild_id=harness.guild.id, user_id=None)
-    assert sorted(j.id for j in jobs) == sorted(running)
-    assert sorted(p.name for p in (harness.tmp / "media" / "inputs").iterdir()) == sorted(running)
+    assert sorted(j.id for j in jobs) == kept
+    assert sorted(p.name for p in (harness.tmp / "media" / "inputs").iterdir()) == kept
     assert len(harness.provider.requests_to("/kling/motion")) == 2
+    assert await harness.running.store.spent_credits(harness.guild.id, harness.guild.member_id, 0) == 3
 
 
 # ---- what the member watches ---------------------------------------------------------------------

@@ -50,12 +50,13 @@ async def test_credits_left_reset_and_jobs_in_flight(make_harness: HarnessFactor
         "Videos in progress: 2 of 2 at a time.\n" + PRICES
     )
 
-    # The cap on jobs in flight refuses a third, and says what to do.
-    third, refused = await make_video(h)
-    assert third is None
-    assert refused == (
-        "You already have 2 videos in progress. Wait for one to finish (see /jobs), then try again."
-    )
+    # Issue 12: the cap on jobs in flight holds a third in the line (its credit reserved) instead of
+    # refusing it; taken out of the line, its credit comes back.
+    third, accepted = await make_video(h)
+    assert third is not None and "accepted — 1st in line" in accepted
+    assert (await answer(h, "quota")).content.splitlines()[1].startswith("**1 of 5** left today")
+    cancelled = await answer(h, "queue", {"cancel": third})
+    assert cancelled.content == f"Job `{third}` is out of the line; your 1 credit came back."
 
     # One finishes: its credits stay spent, its slot comes free.
     first_job = await h.running.store.get_job(first)

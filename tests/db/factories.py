@@ -7,10 +7,12 @@ from db.records import NewJob
 NOW = 1_780_000_000.0
 
 
-def new_job(job_id: str, *, user: int = 7, credits: int = 1, at: float = NOW) -> NewJob:
+def new_job(
+    job_id: str, *, user: int = 7, credits: int = 1, at: float = NOW, guild: int = 1, queued: bool = False
+) -> NewJob:
     return NewJob(
         id=job_id,
-        guild_id=1,
+        guild_id=guild,
         channel_id=2,
         user_id=user,
         kind="motion",
@@ -23,4 +25,5 @@ def new_job(job_id: str, *, user: int = 7, credits: int = 1, at: float = NOW) ->
         interaction_expires_at=at + 900,
         application_id=3,
         created_at=at,
+        queued=queued,
     )

@@ -397,7 +397,7 @@ async def test_unknown_state_from_the_api_is_still_running(client: AceDataClient
         (403, "forbidden", ErrorCategory.CONTENT_POLICY),
         (403, None, ErrorCategory.CONTENT_POLICY),
         (404, "no_api", ErrorCategory.AUTH),
-        (429, "too_many_requests", ErrorCategory.RATE_LIMITED),
+        (429, "too_many_requests", ErrorCategory.PROVIDER_FULL),  # on a submit: no slot free
         (500, "api_error", ErrorCategory.TRANSIENT),
         (504, None, ErrorCategory.TRANSIENT),
     ],

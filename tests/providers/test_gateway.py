@@ -323,7 +323,7 @@ def test_unreadable_callbacks(client: GatewayClient, body: Any) -> None:
         (403, {"code": "quota_not_enough", "message": "quota", "data": None}, "insufficient_credits"),
         (400, {"code": "invalid_api_platform", "message": "platform", "data": None}, "auth"),
         (502, {"code": "fail_to_fetch_task", "message": "upstream", "data": None}, "transient"),
-        (429, {"code": "task_failed", "message": "上游负载已饱和", "data": None}, "rate_limited"),
+        (429, {"code": "task_failed", "message": "上游负载已饱和", "data": None}, "provider_full"),
         (401, {"error": {"message": "无效的令牌", "type": "new_api_error", "code": ""}}, "auth"),
         (
             403,

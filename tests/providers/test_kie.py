@@ -354,6 +354,8 @@ async def test_create_task_codes_map_to_categories(
     with pytest.raises(ProviderError) as caught:
         await kie.submit(motion(), job_id="j", callback_url=None)
     error = caught.value
+    if code == 429:  # on createTask: the account runs all it may, so the job waits for a slot
+        category = ErrorCategory.PROVIDER_FULL
     assert (error.category, error.code, error.message) == (category, code, f"kie says {code}")
     assert error.http_status == (200 if http_200 else code)
     assert fake.tasks == {}
@@ -434,10 +436,19 @@ async def test_rate_limit_keeps_retry_after(fake: FakeKie, make_client: ClientFa
     kie = make_client(fake, http=ONCE)
     with pytest.raises(ProviderError) as caught:
         await kie.submit(motion(), job_id="j", callback_url=None)
-    assert (caught.value.category, caught.value.retry_after) == (ErrorCategory.RATE_LIMITED, 7.0)
+    assert (caught.value.category, caught.value.retry_after) == (ErrorCategory.PROVIDER_FULL, 7.0)
 
 
-@pytest.mark.parametrize("code", [429, 455])
+async def test_a_429_on_create_task_is_not_repeated(fake_200: FakeKie, make_client: ClientFactory) -> None:
+    fake_200.fail_next_code("createTask", 429)
+    kie = make_client(fake_200)
+    with pytest.raises(ProviderError) as caught:
+        await kie.submit(motion(), job_id="j", callback_url=None)
+    assert caught.value.category is ErrorCategory.PROVIDER_FULL
+    assert len(fake_200.requests_to("createTask")) == 1 and fake_200.tasks == {}
+
+
+@pytest.mark.parametrize("code", [455])
 async def test_create_task_is_retried_when_kie_certainly_refused_it(
     fake_200: FakeKie, code: int, make_client: ClientFactory
 ) -> None:

@@ -429,7 +429,7 @@ def test_submitted_callback_is_queued(client: KlingClient) -> None:
         (400, 1300, ErrorCategory.CONTENT_POLICY),
         (400, 1301, ErrorCategory.CONTENT_POLICY),
         (429, 1302, ErrorCategory.RATE_LIMITED),
-        (429, 1303, ErrorCategory.RATE_LIMITED),
+        (429, 1303, ErrorCategory.PROVIDER_FULL),
         (429, 1304, ErrorCategory.AUTH),
         (500, 5000, ErrorCategory.TRANSIENT),
         (503, 5001, ErrorCategory.TRANSIENT),
@@ -450,13 +450,23 @@ async def test_error_table(
     assert len(fake.requests) == expected_attempts
 
 
-async def test_concurrency_limit_is_retried_then_accepted(client: KlingClient, fake: KlingFake) -> None:
+async def test_concurrency_limit_is_not_retried_the_job_waits_for_a_slot(
+    client: KlingClient, fake: KlingFake
+) -> None:
     fake.fail_next(
         "/v1/videos/text2video",
         429,
         {"code": 1303, "message": "parallel task over resource pack limit"},
         times=2,
     )
+    with pytest.raises(ProviderError) as caught:
+        await client.submit(TextToVideoRequest(prompt="p"), job_id="j", callback_url=None)
+    assert (caught.value.category, caught.value.code) == (ErrorCategory.PROVIDER_FULL, 1303)
+    assert len(fake.requests) == 1 and fake.tasks == {}
+
+
+async def test_a_plain_rate_limit_is_retried_then_accepted(client: KlingClient, fake: KlingFake) -> None:
+    fake.fail_next("/v1/videos/text2video", 429, {"code": 1302, "message": "rate limit"}, times=2)
     task_id = await client.submit(TextToVideoRequest(prompt="p"), job_id="j", callback_url=None)
     assert task_id in fake.tasks and len(fake.requests) == 3
 

@@ -1,5 +1,5 @@
 """What commands ask of the bot, as services that speak in typed results (never sentences or markup):
-server administration, a member's quota, and finding, re-running and deleting jobs."""
+server administration, a member's quota, the line, and finding, re-running and deleting jobs."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 from bot.jobs.services.admin import ServerAdmin
 from bot.jobs.services.audit_trail import AuditTrail
 from bot.jobs.services.jobs import JobService
+from bot.jobs.services.queue import QueueService
 from bot.jobs.services.quota import QuotaService
 
 if TYPE_CHECKING:
@@ -18,5 +19,6 @@ class Services:
     def __init__(self, engine: JobEngine) -> None:
         trail = AuditTrail(engine)
         self.quota = QuotaService(engine)
-        self.admin = ServerAdmin(engine.store, self.quota, trail, engine.clock)
+        self.admin = ServerAdmin(engine.store, self.quota, trail, engine.clock, line_changed=engine.wake_line)
         self.jobs = JobService(engine.store, engine.inputs, trail)
+        self.queue = QueueService(engine)

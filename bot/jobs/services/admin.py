@@ -56,12 +56,19 @@ class UsageReport:
 
 class ServerAdmin:
     def __init__(
-        self, store: Store, quota: QuotaService, trail: AuditTrail, clock: Callable[[], float]
+        self,
+        store: Store,
+        quota: QuotaService,
+        trail: AuditTrail,
+        clock: Callable[[], float],
+        *,
+        line_changed: Callable[[], None] = lambda: None,
     ) -> None:
         self.store = store
         self.quota = quota
         self.trail = trail
         self.clock = clock
+        self.line_changed = line_changed  # a pause holds the server's waiting jobs; a resume lets them go
 
     async def _record(self, action: AuditAction, guild_id: int, actor_id: int, **facts: FactValue) -> None:
         await self.trail.record(AuditRecord(action, guild_id, actor_id, None, facts))
@@ -174,6 +181,7 @@ class ServerAdmin:
         before = await self.store.get_guild_settings(guild_id)
         await self.store.set_paused(guild_id, True, reason, self.clock())
         await self._record(AuditAction.PAUSED, guild_id, actor_id, reason=reason)
+        self.line_changed()
         return before.paused
 
     async def resume(self, guild_id: int, actor_id: int) -> bool:
@@ -182,6 +190,7 @@ class ServerAdmin:
             return False
         await self.store.set_paused(guild_id, False, None, self.clock())
         await self._record(AuditAction.RESUMED, guild_id, actor_id)
+        self.line_changed()
         return True
 
     async def set_log_channel(self, guild_id: int, actor_id: int, channel_id: int | None) -> bool:

@@ -17,7 +17,9 @@ from collections.abc import Callable
 from functools import partial
 from pathlib import Path
 
-from db.records import JobState, Settlement
+import pytest
+
+from db.records import JobRecord, JobState, Settlement
 from db.sqlite import SqliteStore
 from tests.bot.jobs.helpers import sha256, video_posts
 from tests.bot.jobs.proxy import HoldingProxy
@@ -140,6 +142,13 @@ async def test_sigkill_at_many_points_loses_nothing_and_posts_each_video_once(
         await store.close()
 
     assert len(jobs) == len(KILL_AFTER)  # every job a member was told was accepted
+    assert_delivered_once_and_charged(h, jobs)
+    assert sum(r.credits_charged for r in rows) == sum(j.credits for j in jobs)
+    assert sum(r.credits_reserved + r.credits_refunded for r in rows) == 0
+    assert inbox == []
+
+
+def assert_delivered_once_and_charged(h: Harness, jobs: list[JobRecord]) -> None:
     posts = video_posts(h)
     for job in jobs:
         assert job.status is JobState.DELIVERED, (job.id, job.status, job.error_message)
@@ -151,6 +160,68 @@ async def test_sigkill_at_many_points_loses_nothing_and_posts_each_video_once(
         assert mine[0].attachments[0].sha256 == sha256(h.provider.result_video)
         assert mine[0].mentions == [job.user_id]
     assert len(posts) == len(jobs)
+
+
+# Kills while a line 30 deep drains: after this many more events each time (then one run to the end).
+KILL_IN_LINE = (4, 17, 9, 30, 13)
+LINE_DEPTH = 30
+
+
+@pytest.mark.timeout(120)  # six bot processes start one after another
+async def test_sigkill_while_a_line_30_deep_drains_submits_and_delivers_each_job_once(
+    make_harness: HarnessFactory, tmp_path: Path
+) -> None:
+    # Kling can look a task up by the bot's job id, so a submit cut short is found, never sent twice;
+    # the fake refuses a second task for the same job id, and refuses past five at once as Kling does.
+    h = await make_harness("kling", start=False, provider_options={"max_running": 5, "work_seconds": 0.2})
+    members = [h.fake.add_member(h.guild.id, username=f"line{i}").user_id for i in range(10)]
+    proxy = await HoldingProxy(h.fake.base_url).start()
+    workdir = tmp_path / "kill-in-line"
+    workdir.mkdir()
+    db_path = workdir / "klingbot.db"
+    env = bot_environment(h, proxy, workdir, free_port())
+    env.update(PROVIDER_MAX_CONCURRENCY="5", MAX_QUEUED_PER_USER="3")
+    processes: list[BotProcess] = []
+    try:
+        process = await BotProcess.start(env, workdir)
+        processes.append(process)
+        await process.wait_line("has connected to Gateway")
+        handles = await asyncio.gather(
+            *(
+                h.slash("video", {"prompt": f"boat {n}"}, subcommand="text", user_id=members[n % 10])
+                for n in range(LINE_DEPTH)
+            )
+        )
+        replies = await asyncio.gather(*(h.reply(handle, timeout=30) for handle in handles))
+        assert all("accepted" in reply.content for reply in replies), [r.content for r in replies]
+        for lifetime in KILL_IN_LINE:
+            deadline = events(h) + lifetime
+            await wait_until(h, process, partial(killable, h, db_path, deadline))
+            assert await process.kill() == -signal.SIGKILL
+            process = await BotProcess.start(env, workdir)
+            processes.append(process)
+            await process.wait_line("has connected to Gateway")
+        await wait_until(h, process, partial(all_finished, db_path), timeout=90)
+        await process.stop()
+    finally:
+        for running in processes:
+            if running.proc.returncode is None:
+                await running.kill()
+        await proxy.stop()
+
+    store = SqliteStore(db_path)
+    await store.open()
+    try:
+        jobs = await store.list_jobs(guild_id=h.guild.id, user_id=None, limit=100)
+        rows = await store.usage(h.guild.id, 0.0)
+    finally:
+        await store.close()
+    assert len(jobs) == LINE_DEPTH
+    assert_delivered_once_and_charged(h, jobs)
+    # Submitted once each: one task per job at the provider, no second create for a job id.
+    assert sorted(t.external_id or "" for t in h.provider.tasks.values()) == sorted(j.id for j in jobs)
+    creates = h.provider.requests_to("/v1/videos/text2video", "POST")
+    assert not [r for r in creates if r.status == 400], "a job was sent twice"
+    assert h.provider.peak_running <= 5
     assert sum(r.credits_charged for r in rows) == sum(j.credits for j in jobs)
     assert sum(r.credits_reserved + r.credits_refunded for r in rows) == 0
-    assert inbox == []

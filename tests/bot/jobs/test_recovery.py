@@ -178,7 +178,12 @@ async def test_callback_after_a_restart_still_authenticates(make_harness: Harnes
 
 
 async def test_many_jobs_in_flight_all_recover(make_harness: HarnessFactory) -> None:
-    h = await make_harness("acedata", provider_options={"auto": False}, max_jobs_in_flight_per_user=10)
+    h = await make_harness(
+        "acedata",
+        provider_options={"auto": False},
+        max_jobs_in_flight_per_user=10,
+        provider_max_concurrency=10,  # all six at the provider at once, none waiting in the line
+    )
     jobs = [await start_job(h, prompt=f"scene number {n}") for n in range(6)]
     await h.crash()
     for job in jobs[:3]:
@@ -278,9 +283,11 @@ def bot_environment(h: Harness, proxy: HoldingProxy, workdir: Path, webhook_port
         DISCORD_API_BASE=proxy.api_base,
         DISCORD_GATEWAY_URL=h.fake.gateway_url,
         DEV_GUILD_ID=str(h.guild.id),
-        KLING_PROVIDER="acedata",
+        KLING_PROVIDER=h.provider_name,
         KLING_API_BASE=h.provider.base_url,
-        KLING_API_KEY=str(h.provider.api_key),  # type: ignore[attr-defined]
+        KLING_API_KEY=str(getattr(h.provider, "api_key", "unused")),
+        KLING_ACCESS_KEY=str(getattr(h.provider, "access_key", "unused")),
+        KLING_SECRET_KEY=str(getattr(h.provider, "secret_key", "unused")),
         PUBLIC_BASE_URL=f"http://127.0.0.1:{webhook_port}",
         WEBHOOK_HOST="127.0.0.1",
         WEBHOOK_PORT=str(webhook_port),

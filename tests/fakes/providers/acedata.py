@@ -6,6 +6,7 @@
   the newer models' matrix, omni references and multi-shot are checked in acedata_matrix.py.
 - All three response modes (§1.1): `callback_url` or `"async": true` answer `{task_id, trace_id}` at
   once; with neither, the request is held open until the task ends (sync mode).
+- Full: past `max_running` unfinished tasks, a create answers 429 too_many_requests.
 - Input URLs are really downloaded; one that cannot be answers 500 api_error "fetch failed" (the error
   example of the guides).
 - POST /kling/tasks: retrieve and retrieve_batch. `finished_at`, `elapsed` and `response` are omitted
@@ -240,6 +241,8 @@ class AceDataFake(FakeProvider):
         return await self._create("videos", body, urls)
 
     async def _create(self, kind: str, body: dict[str, Any], urls: list[str]) -> web.Response:
+        if self.at_capacity():
+            return self.error(AceDataApiError(429, "too_many_requests", "Too many requests, slow down."))
         task = FakeTask(str(uuid.uuid4()), kind, body, callback_url=body.get("callback_url") or None)
         try:
             await self.fetch_inputs(task, urls)

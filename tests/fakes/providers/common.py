@@ -60,7 +60,9 @@ class InjectedFailure:
 
 
 class FakeProvider:
-    """Base of the loopback fakes. `auto=True` finishes tasks by itself right after submission."""
+    """Base of the loopback fakes. `auto=True` finishes tasks by itself right after submission (after
+    `work_seconds`, for benchmarks). With `max_running`, a create request while that many tasks are
+    unfinished is refused the way the family says "full" (`at_capacity`)."""
 
     name = "fake"
 
@@ -70,8 +72,14 @@ class FakeProvider:
         auto: bool = True,
         result_video: bytes | None = None,
         callback_headers: dict[str, str] | None = None,
+        max_running: int | None = None,
+        work_seconds: float = 0.0,
     ) -> None:
         self.auto = auto
+        self.max_running = max_running
+        self.work_seconds = work_seconds
+        self.peak_running = 0  # the most tasks ever unfinished at once
+        self.refused_full = 0  # create requests refused for want of a slot
         self.result_video = result_video if result_video is not None else make_video(3.0, 320, 240)
         self.requests: list[RecordedRequest] = []
         self.tasks: dict[str, FakeTask] = {}
@@ -192,11 +200,22 @@ class FakeProvider:
     def now_ms(self) -> int:
         return int(asyncio.get_running_loop().time() * 1000) + 1_767_690_000_000
 
+    def running_count(self) -> int:
+        return sum(1 for task in self.tasks.values() if task.state in ("queued", "processing"))
+
+    def at_capacity(self) -> bool:
+        """True (and counted) when a new task would exceed `max_running`: the family refuses it."""
+        if self.max_running is None or self.running_count() < self.max_running:
+            return False
+        self.refused_full += 1
+        return True
+
     def add_task(self, task: FakeTask) -> FakeTask:
         task.created_ms = task.updated_ms = self.now_ms()
         task.result_url = f"{self.base_url}/_results/{task.task_id}.mp4"
         task.video_id = f"vid-{task.task_id}"
         self.tasks[task.task_id] = task
+        self.peak_running = max(self.peak_running, self.running_count())
         if self.auto:
             self.spawn(self._auto_finish(task))
         return task
@@ -208,6 +227,8 @@ class FakeProvider:
 
     async def _auto_finish(self, task: FakeTask) -> None:
         await self.start_processing(task.task_id)
+        if self.work_seconds:
+            await asyncio.sleep(self.work_seconds)  # the video takes this long to make
         if self.auto_fail_message is not None:
             await self.fail(task.task_id, self.auto_fail_message)
         else:

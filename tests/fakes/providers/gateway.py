@@ -131,6 +131,8 @@ class GatewayFake(FakeProvider):
     async def _create(self, request: web.Request) -> web.Response:
         if not self._authorized(request):
             return middleware_error(401, "无效的令牌", "invalid_api_key")
+        if self.at_capacity():  # full: the relay's 429, "upstream load saturated"
+            return GatewayError(429, "task_failed", "上游负载已饱和").response()
         kind = request.match_info["kind"]
         body = await read_object(request)
         if kind not in KINDS or body is None:

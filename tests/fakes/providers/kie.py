@@ -76,8 +76,12 @@ class FakeKie(FakeProvider):
         auto: bool = True,
         result_video: bytes | None = None,
         clock: Callable[[], float] = time.time,
+        max_running: int | None = None,
+        work_seconds: float = 0.0,
     ) -> None:
-        super().__init__(auto=auto, result_video=result_video)
+        super().__init__(
+            auto=auto, result_video=result_video, max_running=max_running, work_seconds=work_seconds
+        )
         self.api_key = api_key
         self.hmac_key = hmac_key
         self.http_200_errors = http_200_errors
@@ -123,6 +127,8 @@ class FakeKie(FakeProvider):
     async def _create_task(self, request: web.Request) -> web.Response:
         if not self._authorized(request):
             return self.error(401, NO_ACCESS)
+        if self.at_capacity():  # full: kie's 429 ("too frequent"), mirrored in HTTP unless http_200_errors
+            return self.error(429, "The request is too frequent, please try again later.")
         try:
             body = await request.json()
         except ValueError:

@@ -6,6 +6,8 @@
   and enums (§2.3, §2.4), answered with 400 and 1200 (missing) or 1201 (bad value).
 - Inputs: URLs are really downloaded; raw base64 images are decoded and kept under `base64:<field>`.
 - GET /v1/videos/<kind>/{task_id or external_task_id}: the `{code, message, request_id, data}` envelope.
+- Full: past `max_running` unfinished tasks, a create answers 429 with code 1303 ("parallel task over
+  resource pack limit").
 - Callbacks: the bare task object (§2.5); `callback_on_every_status=True` also posts `processing`,
   `wrapped_callbacks=True` posts the {code, data} variant one summary shows.
 - GET /account/costs?start_time=<ms>&end_time=<ms> (Kling's account information inquiry, outside
@@ -362,6 +364,8 @@ class KlingFake(FakeProvider):
         denied = self.check_auth(request)
         if denied is not None:
             return error_response(denied)
+        if self.at_capacity():
+            return error_response(KlingApiError(429, 1303, "parallel task over resource pack limit"))
         body = await read_object(request)
         if body is None:
             return error_response(KlingApiError(400, 1200, "the request body is not a JSON object"))
