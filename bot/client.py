@@ -158,6 +158,9 @@ class KlingBot(commands.Bot):
             max_queue_wait=settings.max_queue_wait_seconds,
             slot_recovery=settings.provider_slot_recovery_seconds,
             background_work=Role.WORKER in self.roles,
+            instance_id=settings.instance_id,
+            lease_seconds=settings.lease_seconds,
+            sole_process=settings.database_url.startswith("sqlite"),
         )
 
     async def _start_listener(self) -> None:

@@ -134,6 +134,9 @@ class Settings(BaseSettings):
     shard_count: Annotated[int, Field(ge=1, le=100_000)] | None = None
     shard_ids: Annotated[tuple[int, ...] | None, NoDecode] = None  # default: every shard of SHARD_COUNT
     instance_id: str = Field(default_factory=default_instance_id)
+    # How long a process's claim on a piece of background work lasts unless renewed: after a crash,
+    # another worker takes the work over this long after the last renewal.
+    lease_seconds: Annotated[float, Field(gt=0, le=3600)] = 60.0
 
     # Not in the public table, but useful to operators and tests.
     media_dir: Path | None = None  # where job inputs and downloads live; default beside the database

@@ -106,6 +106,8 @@ class JobRecord:
     line_ticket: int | None = None  # its place in the arrival order of the line
     claim_ticket: int | None = None  # when it last left the line, on the same counter
     claimed_at: float | None = None  # when it left the line for the provider (its timeout counts from here)
+    lease_owner: str | None = None  # the process submitting, polling or delivering it (db.sql.leases)
+    lease_until: float | None = None  # when that claim lapses unless renewed
 
     def __repr__(self) -> str:  # tokens and signed URLs stay out of logs
         return f"JobRecord(id={self.id!r}, kind={self.kind}, status={self.status.value}, user={self.user_id})"
@@ -189,6 +191,18 @@ class AuditEntry:
     detail: str
     job_id: str | None
     created_at: float
+
+
+@dataclass(frozen=True, slots=True)
+class Lease:
+    """A claim on a piece of background work: `owner` (an INSTANCE_ID) holds it from `now` to `until`.
+
+    Work is free to claim when nobody holds it, its lease lapsed, or its holder is `owner` itself (a
+    process restarted under the same INSTANCE_ID takes its own work back at once)."""
+
+    owner: str
+    now: float
+    until: float
 
 
 @dataclass(frozen=True, slots=True)

@@ -10,6 +10,7 @@ from enum import StrEnum
 from typing import Any
 
 from bot.jobs.inbox import InboxWriter
+from bot.jobs.leases import Leases
 from bot.jobs.loops import job_log_fields
 from bot.json_input import read_json
 from bot.models import TaskUpdate
@@ -64,6 +65,8 @@ class CallbackInbox:
         clock: Callable[[], float],
         callback_grace: float | None,
         written: Callable[[], None],
+        leases: Leases,
+        retry_after: float,
     ) -> None:
         self.store = store
         self.provider = provider
@@ -72,6 +75,8 @@ class CallbackInbox:
         # With callbacks, a job that just reported is not overdue: its next poll moves this far out.
         self.callback_grace = callback_grace
         self.written = written  # wakes the inbox loop
+        self.leases = leases  # each stored callback is processed by the process that leased it
+        self.retry_after = retry_after  # a callback whose processing failed waits this long
         self.tokens = TokenCache(store)
         self._writer = InboxWriter(store, clock)
         self.failed_last_pass = False  # whether the last pass left items behind (retried later)
@@ -95,24 +100,25 @@ class CallbackInbox:
         return CallbackOutcome.ACCEPTED
 
     async def process(self) -> int:
-        """Apply every stored callback, oldest first; returns how many were processed. An item whose
-        processing fails stays in the inbox for a later pass without holding up the others."""
+        """Apply every stored callback no other process holds, oldest first; returns how many were
+        processed. An item whose processing fails stays in the inbox, untouched for `retry_after`
+        seconds, without holding up the others."""
         processed = 0
-        failed: set[int] = set()
-        while True:
-            items = [i for i in await self.store.pending_callbacks(100 + len(failed)) if i.id not in failed]
-            if not items:
-                self.failed_last_pass = bool(failed)
-                return processed
+        failed = False
+        while items := await self.store.claim_callbacks(self.leases.terms(), 100):
             for item in items:
                 try:
                     await self._process(item.job_id, item.body)
                 except Exception:
                     log.exception("processing a callback for job %s failed; will retry", item.job_id)
-                    failed.add(item.id)
+                    failed = True
+                    until = self.clock() + self.retry_after
+                    await self.store.defer_callback(item.id, self.leases.owner, until)
                     continue
                 await self.store.mark_callback_processed(item.id, self.clock())
                 processed += 1
+        self.failed_last_pass = failed
+        return processed
 
     async def _process(self, job_id: str, body: str) -> None:
         job = await self.store.get_job(job_id)

@@ -40,3 +40,9 @@ class EngineConfig:
     # False in a process without the worker role: it accepts jobs and callbacks into the store, and
     # the worker processes (woken through the store's notifications) submit, poll and deliver them.
     background_work: bool = True
+    # Leases on background work (bot.jobs.leases): this process's name in them, and how long one lasts
+    # unless renewed; a process that dies loses its work to another this long after its last renewal.
+    instance_id: str = "klingbot"
+    lease_seconds: float = 60.0
+    # No other process shares the store (SQLite): leases found at start-up are a previous run's, dropped.
+    sole_process: bool = False

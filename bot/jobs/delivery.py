@@ -11,35 +11,41 @@ from functools import partial
 from tenacity import RetryCallState
 
 from bot.jobs.ids import new_token
+from bot.jobs.leases import Leases
 from bot.jobs.loops import job_log_fields
 from bot.jobs.publisher import DeliveryResult, DeliveryRetry, ResultRefused
 from bot.jobs.transitions import Transitions
 from bot.retry import RetryPolicy, retrying
-from db.records import JobRecord
+from db.records import JobRecord, JobState
 
 log = logging.getLogger(__name__)
 
 
 class Deliveries:
-    def __init__(self, transitions: Transitions, *, policy: RetryPolicy, concurrency: int) -> None:
+    def __init__(
+        self, transitions: Transitions, *, leases: Leases, policy: RetryPolicy, concurrency: int
+    ) -> None:
         self.transitions = transitions
         self.store, self.metrics, self.clock = transitions.store, transitions.metrics, transitions.clock
         self.publisher = transitions.publisher
         self.policy = policy
+        self.leases = leases  # a job is delivered by the one process holding its lease
         self._slots = asyncio.Semaphore(concurrency)
         self._delivering: set[str] = set()
 
     async def deliver(self, job_id: str) -> None:
-        """Post the job's video unless it is posted already; a second call while one runs does nothing."""
+        """Post the job's video unless it is posted already or another process holds it; a second call
+        while one runs does nothing."""
         if job_id in self._delivering:
             return
         self._delivering.add(job_id)
         try:
             async with self._slots:
-                job = await self.store.get_job(job_id)
+                job = await self.store.claim_job(job_id, JobState.SUCCEEDED, self.leases.terms())
                 if job is not None:
                     with job_log_fields(job):
-                        await self._deliver_with_retries(job_id)
+                        async with self.leases.kept(job_id, JobState.SUCCEEDED):
+                            await self._deliver_with_retries(job_id)
         finally:
             self._delivering.discard(job_id)
 
@@ -53,6 +59,8 @@ class Deliveries:
                 self.policy, retry_on=_any_error, before_sleep=partial(_log_retry, job_id)
             ):
                 with attempt:
+                    if await self.store.claim_job(job_id, JobState.SUCCEEDED, self.leases.terms()) is None:
+                        return  # delivered already, or another process took it over
                     job = await self.store.begin_delivery(job_id, new_token()[:25], self.clock())
                     if job is None:
                         return  # delivered already, or not finished

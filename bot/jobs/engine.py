@@ -26,6 +26,7 @@ from bot.jobs.delivery import Deliveries
 from bot.jobs.drafts import JobDraft, Requester
 from bot.jobs.hosting import JobHosting
 from bot.jobs.inputs import InputStore
+from bot.jobs.leases import Leases
 from bot.jobs.loops import DueLoop, TaskSet, job_log_fields
 from bot.jobs.polling import Poller, PollSettings
 from bot.jobs.publisher import JobPublisher
@@ -37,7 +38,7 @@ from bot.metrics import Metrics
 from bot.models import TaskUpdate
 from bot.providers.base import ProviderClient
 from db.notify import LOOK_AGAIN, Channel, Subscription
-from db.records import JobRecord, JobState
+from db.records import JobRecord, JobState, Lease
 from db.store import Store
 
 __all__ = ["AcceptedJob", "CallbackOutcome", "EngineConfig", "JobEngine"]
@@ -45,6 +46,8 @@ __all__ = ["AcceptedJob", "CallbackOutcome", "EngineConfig", "JobEngine"]
 log = logging.getLogger(__name__)
 
 AUDIT_BATCH = 50  # audit lines read per pass
+HOUSEKEEPING = "housekeeping"  # its lease: one process at a time removes expired hosted videos
+LEASE_MARGIN = 0.01  # a lease has lapsed once the clock is past it; look just after
 
 
 class JobEngine:
@@ -70,6 +73,7 @@ class JobEngine:
         self.clock = clock
         self.hosting = JobHosting(store, inputs, config.public_base_url, clock)
         self.background = TaskSet()
+        self.leases = Leases(store, config.instance_id, config.lease_seconds, clock)
         self._build_loops()
         self._build_rooms()
         # Notified after every job transition: lets waiters (tests, benchmarks) wait without polling.
@@ -90,10 +94,13 @@ class JobEngine:
             audit=self.audit_trail,
             clock=clock,
             succeeded=self._start_delivery,
-            slot_freed=self.wake_line,
+            slot_freed=self._slot_freed,
         )
         self.line = Dispatcher(
-            transitions=self.transitions, config=config, start_submission=self._start_submission
+            transitions=self.transitions,
+            config=config,
+            start_submission=self._start_submission,
+            leases=self.leases,
         )
         self._loops.extend((self.line.loop, self.line.places))
         self.admission = Admission(
@@ -105,11 +112,15 @@ class JobEngine:
             inputs,
             self.hosting,
             config,
+            leases=self.leases,
             submitted=self._poll_loop.wake,
             full=self.line.provider_full,
         )
         self.deliveries = Deliveries(
-            self.transitions, policy=config.delivery_retry, concurrency=config.delivery_concurrency
+            self.transitions,
+            leases=self.leases,
+            policy=config.delivery_retry,
+            concurrency=config.delivery_concurrency,
         )
         self.callbacks = CallbackInbox(
             store=store,
@@ -118,6 +129,8 @@ class JobEngine:
             clock=clock,
             callback_grace=config.callback_grace if config.public_base_url is not None else None,
             written=self._inbox_loop.wake,
+            leases=self.leases,
+            retry_after=config.inbox_retry,
         )
         self.poller = Poller(
             store=store,
@@ -132,6 +145,7 @@ class JobEngine:
             ),
             apply_update=self.apply_update,
             clock=clock,
+            leases=self.leases,
         )
 
     def _build_loops(self) -> None:
@@ -145,7 +159,9 @@ class JobEngine:
             "klingbot-audit", self._audit_pass, clock=clock, retry_after=config.audit_retry
         )
         self._housekeeping_loop = DueLoop("klingbot-housekeeping", self._housekeeping_pass, clock=clock)
+        self._takeover_loop = DueLoop("klingbot-takeover", self._takeover_pass, clock=clock)
         self._loops = [
+            self._takeover_loop,
             self._inbox_loop,
             self._poll_loop,
             self._timeout_loop,
@@ -156,6 +172,8 @@ class JobEngine:
     # ---- lifecycle -------------------------------------------------------------------------
 
     async def start(self) -> None:
+        if self.config.sole_process:
+            await self.store.release_leases()  # a previous run's, which can hold nothing any more
         await self._follow_the_store()
         self._workers = [asyncio.create_task(loop.run(), name=loop.name) for loop in self._loops]
         await self.recover()
@@ -168,6 +186,7 @@ class JobEngine:
             await notifier.listen(Channel.CALLBACK_ARRIVED, lambda _: self._inbox_loop.wake()),
             await notifier.listen(Channel.AUDIT_ADDED, lambda _: self._audit_loop.wake()),
             await notifier.listen(Channel.JOB_ACCEPTED, self._job_accepted),
+            await notifier.listen(Channel.SLOT_FREED, lambda _: self.wake_line()),
         ]
 
     def _job_accepted(self, job_id: str) -> None:
@@ -180,7 +199,7 @@ class JobEngine:
         self._timeout_loop.wake()
 
     async def _submit_pending(self) -> None:
-        for job in await self.store.jobs_in_states([JobState.PENDING]):
+        for job in await self.store.free_jobs([JobState.PENDING], self.leases.owner, self.clock()):
             self._start_submission(job.id)
 
     async def stop(self, grace: float = 5.0) -> None:
@@ -193,12 +212,13 @@ class JobEngine:
         await self.background.stop(grace)
 
     async def recover(self) -> None:
-        """Pick every unfinished job up again: resubmit, poll or deliver as its state says; the line
-        (in the store, in its order) moves again as the dispatcher starts."""
+        """Pick every unfinished job no other process holds up again: resubmit, poll or deliver as its
+        state says; the line (in the store, in its order) moves again as the dispatcher starts."""
         now = self.clock()
-        pending = await self.store.jobs_in_states([JobState.PENDING])
-        submitted = await self.store.jobs_in_states([JobState.SUBMITTED])
-        succeeded = await self.store.jobs_in_states([JobState.SUCCEEDED])
+        owner = self.leases.owner
+        pending = await self.store.free_jobs([JobState.PENDING], owner, now)
+        submitted = await self.store.free_jobs([JobState.SUBMITTED], owner, now)
+        succeeded = await self.store.free_jobs([JobState.SUCCEEDED], owner, now)
         for job in pending:
             self._start_submission(job.id)
         for job in submitted:
@@ -227,6 +247,11 @@ class JobEngine:
     def wake_line(self) -> None:
         """The line may move (a slot freed, a server resumed) or its places changed (a pause)."""
         self.line.wake()
+
+    def _slot_freed(self) -> None:
+        """A job left the provider: this line moves now, and every other worker's through the store."""
+        self.wake_line()
+        self.background.spawn(self.store.notify(Channel.SLOT_FREED), "slot-freed")
 
     def _start_submission(self, job_id: str) -> None:
         if self.config.background_work:
@@ -263,7 +288,8 @@ class JobEngine:
         await self.audit_trail.record(
             AuditRecord(AuditAction.JOB_SUBMITTED, job.guild_id, job.user_id, job.id, job_facts(job))
         )
-        await self.line.dispatch()
+        if self.config.background_work:  # else a worker, woken by the store's notification, claims it
+            await self.line.dispatch()
         self._timeout_loop.wake()  # its deadline may be the next one
         current = await self.store.get_job(job.id) or job
         if current.status is not JobState.QUEUED:
@@ -335,21 +361,42 @@ class JobEngine:
         return None if oldest is None else oldest + self.config.job_timeout
 
     async def _audit_pass(self) -> float | None:
-        """Post unposted audit lines; lines the publisher could not post yet are tried again later."""
-        entries = await self.store.unposted_audit(AUDIT_BATCH)
+        """Post the unposted audit lines no other process holds; lines the publisher could not post yet
+        are tried again later (by any process)."""
+        entries = await self.store.claim_audit(self.leases.terms(), AUDIT_BATCH)
         left_behind = False
         for entry in entries:
             if await self.publisher.audit(entry):
                 await self.store.mark_audit_posted(entry.id, self.clock())
             else:
                 left_behind = True
+                until = self.clock() + self.config.audit_retry
+                await self.store.defer_audit(entry.id, self.leases.owner, until)
         if left_behind:
             return self.clock() + self.config.audit_retry
         return self.clock() if len(entries) == AUDIT_BATCH else None  # a full batch: there may be more
 
     async def _housekeeping_pass(self) -> float | None:
-        try:
-            await self.hosting.remove_expired_results()
-        except Exception:
-            log.warning("removing expired hosted videos failed", exc_info=True)
-        return self.clock() + self.config.housekeeping_interval
+        """Once an interval across all processes: the one holding the task's lease does it."""
+        now = self.clock()
+        interval = self.config.housekeeping_interval
+        if await self.store.claim_task(HOUSEKEEPING, Lease(self.leases.owner, now, now + interval)):
+            try:
+                await self.hosting.remove_expired_results()
+            except Exception:
+                log.warning("removing expired hosted videos failed", exc_info=True)
+        return now + interval
+
+    async def _takeover_pass(self) -> float | None:
+        """Work whose lease lapsed (its process died) is taken over; sleeps until the next lease lapses."""
+        now = self.clock()
+        for job in await self.store.free_jobs([JobState.PENDING, JobState.SUCCEEDED], self.leases.owner, now):
+            if job.status is JobState.PENDING:
+                self._start_submission(job.id)
+            else:
+                self._start_delivery(job.id)
+        self._inbox_loop.wake()
+        self._audit_loop.wake()
+        self._poll_loop.wake()
+        lapses = await self.store.next_lease_expiry(now)
+        return None if lapses is None else lapses + LEASE_MARGIN

@@ -13,6 +13,7 @@ import random
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
+from bot.jobs.leases import Leases
 from bot.jobs.ratelimit import RateLimiter
 from bot.metrics import Metrics
 from bot.models import ErrorCategory, JobKind, TaskUpdate
@@ -44,6 +45,7 @@ class Poller:
         settings: PollSettings,
         apply_update: ApplyUpdate,
         clock: Callable[[], float],
+        leases: Leases | None = None,
     ) -> None:
         self.store = store
         self.provider = provider
@@ -51,12 +53,14 @@ class Poller:
         self.settings = settings
         self.apply_update = apply_update
         self.clock = clock
+        # Each due job is polled by the one process that leased it (its next poll ends the lease).
+        self.leases = leases or Leases(store, "klingbot", 60.0, clock)
         self.limiter = RateLimiter(settings.max_rate, burst=max(1, int(settings.max_rate)))
 
     async def poll_due_jobs(self) -> int:
         """Ask about every job that is due now; returns how many were due."""
         s = self.settings
-        due = await self.store.jobs_due_for_poll(self.clock(), s.batch_size * s.concurrency)
+        due = await self.store.claim_due_polls(self.leases.terms(), s.batch_size * s.concurrency)
         if not due:
             return 0
         semaphore = asyncio.Semaphore(s.concurrency)

@@ -19,6 +19,7 @@ from enum import StrEnum
 
 from bot.jobs.audit import AuditAction, AuditRecord, job_facts
 from bot.jobs.config import EngineConfig
+from bot.jobs.leases import Leases
 from bot.jobs.line import Standing, standings, typical_generation
 from bot.jobs.loops import DueLoop, job_log_fields
 from bot.jobs.transitions import Transitions
@@ -47,11 +48,13 @@ class Dispatcher:
         transitions: Transitions,
         config: EngineConfig,
         start_submission: Callable[[str], None],
+        leases: Leases | None = None,
     ) -> None:
         self.transitions = transitions
         self.store, self.metrics, self.clock = transitions.store, transitions.metrics, transitions.clock
         self.config = config
         self.start_submission = start_submission
+        self.leases = leases  # a claimed job is leased to this process for its submission
         self.rules = LineRules(config.max_concurrency, config.max_in_flight_per_user)
         self.loop = DueLoop("klingbot-line", self._pass, clock=self.clock)
         self.places = DueLoop("klingbot-line-places", self._show_places, clock=self.clock)
@@ -71,7 +74,8 @@ class Dispatcher:
             if await self.store.raise_working_limit(self.rules, now, self.config.slot_recovery):
                 log.info("the provider has been quiet: one more slot")
             claimed = []
-            while (job := await self.store.claim_next_job(self.rules, now)) is not None:
+            lease = self.leases.terms() if self.leases is not None else None
+            while (job := await self.store.claim_next_job(self.rules, now, lease)) is not None:
                 claimed.append(job)
                 self.metrics.queue_wait_seconds.observe(max(0.0, now - job.created_at))
                 self.start_submission(job.id)

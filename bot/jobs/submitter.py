@@ -13,6 +13,7 @@ from tenacity import RetryCallState
 from bot.jobs.config import EngineConfig
 from bot.jobs.hosting import JobHosting
 from bot.jobs.inputs import InputStore
+from bot.jobs.leases import Leases
 from bot.jobs.loops import job_log_fields
 from bot.jobs.requests import build_request
 from bot.jobs.transitions import Transitions
@@ -33,6 +34,7 @@ class Submitter:
         hosting: JobHosting,
         config: EngineConfig,
         *,
+        leases: Leases,
         submitted: Callable[[], None],
         full: Callable[[JobRecord], Awaitable[None]],
     ) -> None:
@@ -42,21 +44,24 @@ class Submitter:
         self.inputs = inputs
         self.hosting = hosting
         self.config = config
+        self.leases = leases  # a job is submitted by the one process holding its lease
         self.policy = config.submit_retry
         self.submitted = submitted  # a job now has a task (and a poll due): wakes the poller
         self.full = full  # the provider had no slot for the job: it goes back to the line
         self._submitting: set[str] = set()
 
     async def submit(self, job_id: str) -> None:
-        """Submit the job if it is still pending; a second call while one runs does nothing."""
+        """Submit the job if it is still pending and no other process holds it; a second call while one
+        runs does nothing."""
         if job_id in self._submitting:
             return
         self._submitting.add(job_id)
         try:
-            job = await self.store.get_job(job_id)
+            job = await self.store.claim_job(job_id, JobState.PENDING, self.leases.terms())
             if job is not None:
                 with job_log_fields(job):
-                    await self._submit_with_retries(job_id)
+                    async with self.leases.kept(job_id, JobState.PENDING):
+                        await self._submit_with_retries(job_id)
         finally:
             self._submitting.discard(job_id)
 
@@ -67,18 +72,24 @@ class Submitter:
             log_retry = partial(_log_retry, job_id)
             async for attempt in retrying(self.policy, retry_on=_passing, before_sleep=log_retry):
                 with attempt:
-                    job = await self.store.get_job(job_id)
-                    if job is None or job.status is not JobState.PENDING:
+                    # Still pending, and still ours: a process that lost its lease stops here.
+                    job = await self.store.claim_job(job_id, JobState.PENDING, self.leases.terms())
+                    if job is None:
                         return
                     task_id = await self._attempt(job)
         except ProviderError as error:
-            if job is not None and error.category is ErrorCategory.PROVIDER_FULL:
+            if job is None or not await self._still_ours(job_id):
+                return  # another process took the job over (our lease lapsed): its outcome counts
+            if error.category is ErrorCategory.PROVIDER_FULL:
                 await self.full(job)
-            elif job is not None:
+            else:
                 await self.transitions.fail(job, error.category, error.message, None)
             return
         if job is not None and task_id is not None:
             await self._record_task(job, task_id)
+
+    async def _still_ours(self, job_id: str) -> bool:
+        return await self.store.claim_job(job_id, JobState.PENDING, self.leases.terms()) is not None
 
     async def _attempt(self, job: JobRecord) -> str | None:
         """One try: the new task's id, or None when a task sent before a restart was found instead."""

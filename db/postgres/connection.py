@@ -49,6 +49,8 @@ def rows_changed(status: str) -> int:
 
 
 class PostgresSession(Session):
+    skip_locked = " FOR UPDATE SKIP LOCKED"
+
     def __init__(self, connection: Any) -> None:
         self._connection = connection
 

@@ -187,8 +187,10 @@ class JobsSql:
 
     async def next_poll_due_at(self) -> float | None:
         """When the next submitted job is due for a poll (None: no job is waiting for one)."""
+        # A job another process is polling is due again only when that lease lapses.
         row = await self._db.fetchone(
-            "SELECT MIN(next_poll_at) AS due FROM jobs WHERE status = ? AND next_poll_at IS NOT NULL",
+            "SELECT MIN(CASE WHEN lease_until > next_poll_at THEN lease_until ELSE next_poll_at END) AS due"
+            " FROM jobs WHERE status = ? AND next_poll_at IS NOT NULL",
             (JobState.SUBMITTED.value,),
         )
         return None if row is None or row["due"] is None else float(row["due"])

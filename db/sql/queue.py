@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from db.records import JobRecord, JobState, LineEntry, LineRules, LineSnapshot, MemberTurn, SlotState
+from db.records import JobRecord, JobState, Lease, LineEntry, LineRules, LineSnapshot, MemberTurn, SlotState
 from db.sql.session import Database, Row, Session
 
 RUNNING = (JobState.PENDING.value, JobState.SUBMITTED.value)
@@ -78,9 +78,12 @@ def _working_limit(row: Row, rules: LineRules) -> int:
 class QueueSql:
     _db: Database
 
-    async def claim_next_job(self, rules: LineRules, now: float) -> JobRecord | None:
-        """Take the fairest waiting job out of the line (it becomes pending), or None when no slot is
-        free, the line is held, or nobody waiting may run another job."""
+    async def claim_next_job(
+        self, rules: LineRules, now: float, lease: Lease | None = None
+    ) -> JobRecord | None:
+        """Take the fairest waiting job out of the line (it becomes pending, leased to `lease.owner` for
+        its submission when given), or None when no slot is free, the line is held, or nobody waiting
+        may run another job."""
         async with self._db.transaction() as session:
             await session.lock_queue()
             slots = await _slots_row(session)
@@ -98,9 +101,18 @@ class QueueSql:
             )
             ticket = await next_ticket(session)
             row = await session.fetchone(
-                "UPDATE jobs SET status = ?, claim_ticket = ?, claimed_at = ?, updated_at = ?"
-                " WHERE id = ? AND status = ? RETURNING *",
-                (JobState.PENDING.value, ticket, now, now, job_id, QUEUED),
+                "UPDATE jobs SET status = ?, claim_ticket = ?, claimed_at = ?, updated_at = ?,"
+                " lease_owner = ?, lease_until = ? WHERE id = ? AND status = ? RETURNING *",
+                (
+                    JobState.PENDING.value,
+                    ticket,
+                    now,
+                    now,
+                    lease.owner if lease else None,
+                    lease.until if lease else None,
+                    job_id,
+                    QUEUED,
+                ),
             )
         return JobRecord.from_row(row) if row else None
 
@@ -111,8 +123,8 @@ class QueueSql:
         async with self._db.transaction() as session:
             await session.lock_queue()
             changed = await session.execute(
-                "UPDATE jobs SET status = ?, claim_ticket = NULL, claimed_at = NULL, updated_at = ?"
-                " WHERE id = ? AND status = ?",
+                "UPDATE jobs SET status = ?, claim_ticket = NULL, claimed_at = NULL, updated_at = ?,"
+                " lease_owner = NULL, lease_until = NULL WHERE id = ? AND status = ?",
                 (QUEUED, now, job_id, JobState.PENDING.value),
             )
             if changed != 1:

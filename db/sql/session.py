@@ -23,6 +23,10 @@ def placeholders(count: int) -> str:
 class Session(ABC):
     """One connection's statements, inside a transaction or not (see `Database`)."""
 
+    # Appended to a SELECT that picks rows to claim: rows another transaction is claiming are passed
+    # over rather than waited for. SQLite needs nothing (BEGIN IMMEDIATE serialises every write).
+    skip_locked = ""
+
     @abstractmethod
     async def fetchall(self, sql: str, params: Sequence[Any] = ()) -> list[Row]: ...
 

@@ -7,6 +7,7 @@ from db.sql.audit import AuditSql
 from db.sql.guilds import GuildSettingsSql
 from db.sql.inbox import InboxSql
 from db.sql.jobs import JobsSql
+from db.sql.leases import LeasesSql
 from db.sql.ledger import LedgerSql
 from db.sql.queue import QueueSql
 from db.sql.schema import SchemaSql
@@ -14,7 +15,9 @@ from db.sql.session import Database
 from db.sql.transitions import TransitionsSql
 
 
-class SqlStore(SchemaSql, JobsSql, TransitionsSql, QueueSql, InboxSql, GuildSettingsSql, LedgerSql, AuditSql):
+class SqlStore(
+    SchemaSql, JobsSql, TransitionsSql, QueueSql, LeasesSql, InboxSql, GuildSettingsSql, LedgerSql, AuditSql
+):
     """The whole `db.store.Store` in portable SQL; a backend supplies the `Database`."""
 
     def __init__(self, database: Database) -> None:

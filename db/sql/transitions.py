@@ -9,6 +9,8 @@ from db.sql.jobs import LIVE
 from db.sql.session import Database, placeholders
 
 _WHILE_LIVE = f"status IN ({placeholders(len(LIVE))})"
+# A step's lease ends with the step (db.sql.leases).
+_NO_LEASE = "lease_owner = NULL, lease_until = NULL"
 # A failure may also end a job still waiting in the line.
 _OPEN = (JobState.QUEUED.value, *LIVE)
 
@@ -25,7 +27,7 @@ class TransitionsSql:
     async def mark_submitted(self, job_id: str, task_id: str, now: float, next_poll_at: float) -> bool:
         changed = await self._db.execute(
             "UPDATE jobs SET status = ?, provider_task_id = ?, submitted_at = ?, next_poll_at = ?,"
-            " updated_at = ? WHERE id = ? AND status = ?",
+            f" updated_at = ?, {_NO_LEASE} WHERE id = ? AND status = ?",
             (JobState.SUBMITTED.value, task_id, now, next_poll_at, now, job_id, JobState.PENDING.value),
         )
         return changed == 1
@@ -46,7 +48,7 @@ class TransitionsSql:
 
     async def schedule_poll(self, job_id: str, next_poll_at: float, attempts: int) -> None:
         await self._db.execute(
-            "UPDATE jobs SET next_poll_at = ?, poll_attempts = ? WHERE id = ?",
+            f"UPDATE jobs SET next_poll_at = ?, poll_attempts = ?, {_NO_LEASE} WHERE id = ?",
             (next_poll_at, attempts, job_id),
         )
 
@@ -63,7 +65,7 @@ class TransitionsSql:
         async with self._db.transaction() as session:
             changed = await session.execute(
                 f"UPDATE jobs SET {assignments}, settlement = ?, finished_at = ?, next_poll_at = NULL,"
-                f" updated_at = ? WHERE id = ? AND status IN ({placeholders(len(from_states))})",
+                f" updated_at = ?, {_NO_LEASE} WHERE id = ? AND status IN ({placeholders(len(from_states))})",
                 (*values, settlement.value, now, now, job_id, *from_states),
             )
             if changed != 1:
@@ -155,8 +157,8 @@ class TransitionsSql:
     ) -> bool:
         changed = await self._db.execute(
             "UPDATE jobs SET status = ?, delivered_message_id = ?, delivered_channel_id = ?,"
-            " delivered_via = ?, delivery_note = ?, progress_stage = 'done', delivered_at = ?, updated_at = ?"
-            " WHERE id = ? AND status = ?",
+            " delivered_via = ?, delivery_note = ?, progress_stage = 'done', delivered_at = ?,"
+            f" updated_at = ?, {_NO_LEASE} WHERE id = ? AND status = ?",
             (
                 JobState.DELIVERED.value,
                 message_id,
