@@ -365,6 +365,29 @@ def more_posts(fake: FakeDiscord, channel_id: int, before: int) -> bool:
     return video_posts(fake, channel_id) > before
 
 
+async def callbacks_to_posts(world: World, provider: FakeProvider, rounds: int) -> list[float]:
+    """/video text from each of `rounds` members; the milliseconds from each callback to its post."""
+    samples = []
+    fake = world.fake
+    for member in world.members[:rounds]:
+        before = len(provider.tasks)
+        await fake.send_slash_command(
+            "video",
+            {"prompt": "a lighthouse at dusk"},
+            subcommand="text",
+            user_id=member,
+            guild_id=world.guild.id,
+            channel_id=world.guild.channel_id,
+        )
+        await provider.wait_for(partial(more_tasks, provider, before), timeout=30)
+        task = list(provider.tasks.values())[-1]
+        posted = video_posts(fake, world.guild.channel_id)
+        started = time.perf_counter()
+        await provider.succeed(task.task_id)  # sends the callback
+        await fake.wait_for(partial(more_posts, fake, world.guild.channel_id, posted), timeout=30)
+        samples.append((time.perf_counter() - started) * 1000)
+    return samples
+
 
 async def callback_to_post(tmp: Path, rounds: int) -> dict[str, Any]:
     provider = AceDataFake(auto=False, result_video=make_video(2.0, 320, 240))
@@ -373,26 +396,8 @@ async def callback_to_post(tmp: Path, rounds: int) -> dict[str, Any]:
     process = await world.spawn(
         "bot", world.env(webhook_port=free_port(), callbacks=True, provider="acedata"), "c2p"
     )
-    samples = []
-    fake = world.fake
     try:
-        for member in world.members[:rounds]:
-            before = len(provider.tasks)
-            await fake.send_slash_command(
-                "video",
-                {"prompt": "a lighthouse at dusk"},
-                subcommand="text",
-                user_id=member,
-                guild_id=world.guild.id,
-                channel_id=world.guild.channel_id,
-            )
-            await provider.wait_for(partial(more_tasks, provider, before), timeout=30)
-            task = list(provider.tasks.values())[-1]
-            posted = video_posts(fake, world.guild.channel_id)
-            started = time.perf_counter()
-            await provider.succeed(task.task_id)  # sends the callback
-            await fake.wait_for(partial(more_posts, fake, world.guild.channel_id, posted), timeout=30)
-            samples.append((time.perf_counter() - started) * 1000)
+        samples = await callbacks_to_posts(world, provider, rounds)
     finally:
         await process.stop()
         await close_world(world)
