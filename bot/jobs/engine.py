@@ -263,7 +263,8 @@ class JobEngine:
         await self.audit_trail.record(
             AuditRecord(AuditAction.JOB_SUBMITTED, job.guild_id, job.user_id, job.id, job_facts(job))
         )
-        await self.line.dispatch()
+        if self.config.background_work:
+            await self.line.dispatch()  # a gateway-only process leaves the line to the workers
         self._timeout_loop.wake()  # its deadline may be the next one
         current = await self.store.get_job(job.id) or job
         if current.status is not JobState.QUEUED:
