@@ -106,7 +106,10 @@ class KlingBot(commands.Bot):
                 max_in_flight_per_user=self.settings.max_jobs_in_flight_per_user,
             ),
             costs=CostTable(
-                unit=self.settings.credits_per_clip, pro_multiplier=self.settings.pro_cost_multiplier
+                unit=self.settings.credits_per_clip,
+                pro_multiplier=self.settings.pro_cost_multiplier,
+                fourk_multiplier=self.settings.fourk_cost_multiplier,
+                audio_multiplier=self.settings.audio_cost_multiplier,
             ),
             clock=self.clock,
         )

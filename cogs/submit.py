@@ -18,8 +18,10 @@ from bot.media import (
     VIDEO_MAX_BYTES,
     MediaError,
     PreparedMedia,
+    VideoInfo,
     prepare_image,
     prepare_motion_video,
+    prepare_reference_video,
 )
 from cogs.common import kling_bot, read_attachment
 
@@ -41,6 +43,14 @@ async def load_motion_video(
     )
     duration = float(getattr(prepared.info, "duration", 0.0))
     return _input_file("video", attachment, data, prepared), list(prepared.notes), duration
+
+
+async def load_reference_video(attachment: discord.Attachment, *, role: str) -> tuple[InputFile, VideoInfo]:
+    """An omni reference video, read and checked; its length and size go to the capability check."""
+    data = await read_attachment(attachment, role="reference video", max_bytes=VIDEO_MAX_BYTES)
+    prepared = await _prepare(prepare_reference_video, data, attachment.filename)
+    assert isinstance(prepared.info, VideoInfo)
+    return _input_file(role, attachment, data, prepared), prepared.info
 
 
 async def _prepare(

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 from bot.jobs.quota import AppliedLimit, Period
 from bot.models import JobKind
+from bot.providers.capability_check import CapabilityProblem
 
 
 class JobRefused(Exception):
@@ -56,3 +57,10 @@ class QuotaExceeded(JobRefused):
 @dataclass(eq=False)
 class TooManyInFlight(JobRefused):
     limit: int
+
+
+@dataclass(eq=False)
+class CapabilityRefused(JobRefused):
+    """The provider's model cannot do what was asked (bot/providers/capability_check.py)."""
+
+    problem: CapabilityProblem

@@ -1,5 +1,6 @@
 """What commands ask of the bot, as services that speak in typed results (never sentences or markup):
-server administration, a member's quota, and finding, re-running and deleting jobs."""
+server administration, a member's quota, finding, re-running and deleting jobs, and the models and
+earlier videos the video commands use."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from bot.jobs.services.admin import ServerAdmin
 from bot.jobs.services.audit_trail import AuditTrail
 from bot.jobs.services.jobs import JobService
 from bot.jobs.services.quota import QuotaService
+from bot.jobs.services.videos import VideoService
 
 if TYPE_CHECKING:
     from bot.jobs.engine import JobEngine
@@ -20,3 +22,4 @@ class Services:
         self.quota = QuotaService(engine)
         self.admin = ServerAdmin(engine.store, self.quota, trail, engine.clock)
         self.jobs = JobService(engine.store, engine.inputs, trail)
+        self.videos = VideoService(engine.provider.name)
