@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from bot.discord_ui.quota_text import surcharge_lines
 from bot.discord_ui.render import price_list, refusal_text
 from bot.jobs.policy import blocked_terms_in, check_policy, normalise_term
 from bot.jobs.quota import CostTable, Period, applicable_limit, period_window
@@ -93,6 +94,13 @@ def test_configured_4k_and_sound_multipliers() -> None:
     assert costs.cost(JobKind.TEXT2VIDEO, mode="std", duration=5, sound=True) == 2  # 1.1 rounds up
     assert costs.cost(JobKind.TEXT2VIDEO, mode="pro", duration=25, sound=True) == 11  # exactly 11, not 12
     assert CostTable(audio_multiplier=1.0).cost(JobKind.TEXT2VIDEO, duration=5, sound=True) == 1
+
+
+def test_surcharges_read_from_the_table() -> None:
+    assert surcharge_lines(CostTable(fourk_multiplier=3, audio_multiplier=2)) == [
+        "mode 4k: 3× a standard clip of the same length (a 5 s 4k clip costs 3)",
+        "sound: 2× the price, rounded up to whole credits (a 5 s standard clip with sound costs 2)",
+    ]
 
 
 def test_price_list_reads_from_the_table() -> None:

@@ -25,7 +25,7 @@ from tests.cogs.test_video import text_job
 from tests.harness import Harness
 from tests.support.media import make_image, make_video
 
-CLIP = make_video(4.0, 720, 1280, fps=24)  # fits both omni models
+CLIP = make_video(4.0, 704, 704, fps=24)  # fits both omni models (each side at least 700 px)
 OTHER = make_image(640, 480, "JPEG")
 
 
@@ -157,19 +157,19 @@ async def test_refusals_before_any_download(
     [
         (
             "kling-o1",
-            make_video(12.0, 720, 1280, fps=24),
-            "kling-o1 takes a reference video of 3 s to 10 s, and this one is 12 s; "
+            (10.5, 704, 704, 24),
+            "kling-o1 takes a reference video of 3 s to 10 s, and this one is 10.5 s; "
             "trim it or attach another.",
         ),
         (
             "kling-v3-omni",
-            make_video(4.0, 360, 640, fps=24),
+            (4.0, 360, 640, 24),
             "kling-v3-omni takes a reference video of 700 to 4553 pixels a side, at most 8,294,400 pixels in "
             "all, width/height 0.4 to 2, and this one is 360×640; attach another.",
         ),
         (
             "kling-v3-omni",
-            make_video(4.0, 720, 1280, fps=12),
+            (4.0, 704, 704, 12),
             "The reference video has 12 frames a second; Kling takes reference videos of 24 to 60, so export "
             "it again at 30 fps.",
         ),
@@ -177,13 +177,14 @@ async def test_refusals_before_any_download(
     ids=["too-long-for-o1", "too-small", "frame-rate"],
 )
 async def test_the_clip_is_checked_once_read(
-    harness: Harness, model: str, video: bytes, expected: str
+    harness: Harness, model: str, video: tuple[float, int, int, int], expected: str
 ) -> None:
+    seconds, width, height, fps = video  # made here, not when the tests are collected
     _, answer = await video_command(
         harness,
         "reference",
         {"prompt": "in the style of @video", "model": model},
-        attachments={"video": clip(video)},
+        attachments={"video": clip(make_video(seconds, width, height, fps=fps))},
     )
     assert answer.content == expected
     assert_one_sentence(answer.content)
@@ -250,3 +251,31 @@ async def test_edit_of_someone_elses_video_is_refused(make_harness: HarnessFacto
     parent = await finish(harness, await text_job(harness, "a kite", user_id=harness.guild.other_member_id))
     _, answer = await video_command(harness, "edit", {"prompt": "snow", "job": parent.id})
     assert answer.content == f"Job `{parent.id}` belongs to someone else; you can edit your own videos."
+
+
+async def test_the_official_api_gets_an_omni_job_and_finds_it_when_polled(
+    make_harness: HarnessFactory,
+) -> None:
+    """No callbacks: the job is polled by its kind (text2video), and found at omni-video."""
+    harness = await make_harness("kling", callbacks=False)
+    _, answer = await video_command(
+        harness,
+        "reference",
+        {"prompt": "@image1 in the style of @video", "model": "kling-o1"},
+        attachments={"image1": png(), "video": clip()},
+    )
+    job = await harness.wait_delivered(accepted_id(answer))
+
+    [sent] = harness.provider.requests_to("/v1/videos/omni-video", "POST")
+    assert sent.body is not None
+    assert {k: v for k, v in sent.body.items() if k not in ("image_list", "video_list")} == {
+        "prompt": "<<<image_1>>> in the style of <<<video_1>>>",
+        "model_name": "kling-video-o1",
+        "mode": "std",
+        "aspect_ratio": "16:9",
+        "duration": "5",
+        "external_task_id": job.id,
+    }
+    assert [item["refer_type"] for item in sent.body["video_list"]] == ["feature"]
+    polled = [r.path for r in harness.provider.requests if r.method == "GET"]
+    assert f"/v1/videos/omni-video/{job.provider_task_id}" in polled
