@@ -3,6 +3,7 @@ a reference clip, or a clip to change. The member names references as @image1…
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 import discord
@@ -65,6 +66,33 @@ async def _own_video(interaction: discord.Interaction, job: str) -> JobRecord:
     return parent
 
 
+async def _read_references(
+    planned: JobDraft, images: list[discord.Attachment], video: discord.Attachment | None
+) -> JobDraft:
+    """`planned` with the reference pictures and clip read and checked (and what was converted)."""
+    inputs: list[InputFile] = []
+    notes: list[str] = []
+    for number, attachment in enumerate(images, start=1):
+        file, image_notes = await load_image(
+            attachment, role=ref_image_role(number), label=f"reference image {number}"
+        )
+        inputs.append(file)
+        notes += image_notes
+    seconds, size = None, None
+    if video is not None:
+        file, info = await load_reference_video(video, role=REF_VIDEO_ROLE)
+        inputs.append(file)
+        seconds, size = info.duration, (info.width, info.height)
+    return dataclasses.replace(
+        planned,
+        attached=(),
+        inputs=tuple(inputs),
+        notes=tuple(notes),
+        reference_seconds=seconds,
+        reference_size=size,
+    )
+
+
 async def _edit_of_job(
     interaction: discord.Interaction, job: str, options: dict[str, Any], notes: list[str]
 ) -> JobDraft:
@@ -90,16 +118,8 @@ async def _edit_of_clip(
     requester = requester_from(interaction)
     planned = JobDraft(JobKind.TEXT2VIDEO, requester, options, attached=(REF_VIDEO_ROLE,))
     await check_early(interaction, planned)
-    file, info = await load_reference_video(video, role=REF_VIDEO_ROLE)
-    return JobDraft(
-        JobKind.TEXT2VIDEO,
-        requester,
-        options,
-        inputs=(file,),
-        notes=tuple(notes),
-        reference_seconds=info.duration,
-        reference_size=(info.width, info.height),
-    )
+    read = await _read_references(planned, [], video)
+    return dataclasses.replace(read, notes=tuple([*read.notes, *notes]))
 
 
 class ReferenceCommands(commands.Cog):
@@ -153,34 +173,12 @@ class ReferenceCommands(commands.Cog):
         if video is not None:
             options["reference_video"] = {"refer_type": "feature"}
             roles.append(REF_VIDEO_ROLE)
-        requester = requester_from(interaction)
-        await check_early(
-            interaction, JobDraft(JobKind.TEXT2VIDEO, requester, options, attached=tuple(roles))
-        )
-        inputs: list[InputFile] = []
-        notes: list[str] = []
-        for number, attachment in enumerate(images, start=1):
-            file, image_notes = await load_image(
-                attachment, role=ref_image_role(number), label=f"reference image {number}"
-            )
-            inputs.append(file)
-            notes += image_notes
-        seconds, size = None, None
-        if video is not None:
-            file, info = await load_reference_video(video, role=REF_VIDEO_ROLE)
-            inputs.append(file)
-            seconds, size = info.duration, (info.width, info.height)
+        planned = JobDraft(JobKind.TEXT2VIDEO, requester_from(interaction), options, attached=tuple(roles))
+        await check_early(interaction, planned)
+        draft = await _read_references(planned, images, video)
         added = added_references_note(cited.added)
-        notes += [added] if added else []
-        draft = JobDraft(
-            JobKind.TEXT2VIDEO,
-            requester,
-            options,
-            inputs=tuple(inputs),
-            notes=tuple(notes),
-            reference_seconds=seconds,
-            reference_size=size,
-        )
+        notes = [*draft.notes, *([added] if added else [])]
+        draft = dataclasses.replace(draft, notes=tuple(notes))
         await hand_over(interaction, draft, notes)
 
     @app_commands.command(name="edit", description="Change a clip: yours attached, or one of your videos")

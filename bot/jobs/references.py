@@ -16,9 +16,10 @@ REF_VIDEO_ROLE = "ref_video"
 REF_IMAGE_PREFIX = "ref_image_"
 PROMPT_LIMIT = 2500
 
-# @image2, @video, @video1 (not followed by a letter or digit), and Kling's own <<<image_2>>> / <<<video_1>>>.
+# @image2, @video, @video1 (not followed by a letter or digit), and Kling's own <<<image_2>>> / <<<video_1>>>;
+# at most three digits, so a refusal never echoes a long run of them.
 _NAMES = re.compile(
-    r"@(?P<kind>image|video)(?P<number>\d*)(?![A-Za-z0-9_])|<<<(?P<wire>image|video)_(?P<wire_number>\d+)>>>",
+    r"@(?P<kind>image|video)(?P<number>\d{0,3})(?![A-Za-z0-9_])|<<<(?P<wire>image|video)_(?P<wire_number>\d{1,3})>>>",
     re.IGNORECASE,
 )
 

@@ -29,6 +29,11 @@ def test_an_email_like_word_is_not_a_reference() -> None:
     assert cited == CitedPrompt("a sign reading @imagery. References: <<<image_1>>>.", ("@image1",))
 
 
+def test_a_long_number_is_not_a_reference() -> None:
+    cited = cite_references("room @image12345", images=1, video=False)
+    assert cited.prompt == "room @image12345. References: <<<image_1>>>."
+
+
 def test_forgotten_references_are_appended_in_order() -> None:
     cited = cite_references("a cat dances in the rain", images=2, video=True)
     assert (
