@@ -18,7 +18,7 @@ from bot.logs import SecretFilter, configure_logging
 from bot.models import ErrorCategory
 from bot.providers import AccountBalance, HttpConfig, ProviderError, build_provider
 from bot.retry import RetryPolicy
-from bot.settings import Settings, describe_validation_error
+from bot.settings import Role, Settings, describe_validation_error
 from db import cli as db_cli
 from db import redacted_url
 
@@ -149,11 +149,11 @@ def run_check(online: bool) -> int:
 
 
 async def run_bot(settings: Settings) -> None:
-    from bot.client import KlingBot
+    from bot.client import build_bot
 
     assert settings.discord_token is not None
     init_error_reporting(settings, SecretFilter(secret_values(settings)))
-    bot = KlingBot(settings)
+    bot = build_bot(settings)
     loop = asyncio.get_running_loop()
     stopping = asyncio.Event()
     closing: list[asyncio.Task[None]] = []
@@ -166,10 +166,16 @@ async def run_bot(settings: Settings) -> None:
 
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, request_stop, sig.name)
+    token = settings.discord_token.get_secret_value()
     async with bot:
-        await bot.start(settings.discord_token.get_secret_value())
-    # start() returns as soon as the gateway closes; let close() finish releasing the store and sessions.
-    await asyncio.gather(*closing)
+        if Role.GATEWAY in settings.bot_roles:
+            await bot.start(token)
+        else:
+            # Workers and listeners talk to Discord by REST alone: log in (which runs setup_hook), no gateway.
+            await bot.login(token)
+            await stopping.wait()
+        # start() returns as soon as the gateway closes; let close() finish releasing the store and sessions.
+        await asyncio.gather(*closing)
     log.info("stopped")
 
 
@@ -198,7 +204,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         for problem in problems:
             print(f"Cannot start: {problem}", file=sys.stderr)
         return 2
-    configure_logging(settings.log_level, settings.log_format.value, secret_values(settings))
+    configure_logging(
+        settings.log_level,
+        settings.log_format.value,
+        secret_values(settings),
+        process_fields={"instance": settings.instance_id},
+    )
     asyncio.run(run_bot(settings))
     return 0
 

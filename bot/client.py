@@ -1,5 +1,12 @@
 """The bot itself: a discord.py Bot that owns the store, the provider client, the job engine and the
-webhook listener, starting them in `setup_hook` and stopping them in `close`."""
+webhook listener, starting them in `setup_hook` and stopping them in `close`.
+
+BOT_ROLES decides which parts one process starts: the gateway role connects to Discord and answers
+interactions; the worker role runs the engine's background loops (talking to Discord by REST only when
+it has no gateway); the listener role serves provider callbacks, job inputs and hosted results. Every
+process serves its own private ops port (/metrics, /healthz). A gateway with SHARD_COUNT runs
+discord.py's AutoShardedBot over its SHARD_IDS.
+"""
 
 from __future__ import annotations
 
@@ -10,9 +17,11 @@ from typing import Any
 
 import discord
 from discord.ext import commands
+from prometheus_client import Info
 
 from bot.discord_endpoints import configure_discord_endpoints
 from bot.discord_ui.publisher import DiscordPublisher
+from bot.downloads import Downloader
 from bot.jobs.engine import EngineConfig, JobEngine
 from bot.jobs.inputs import InputStore
 from bot.jobs.quota import CostTable
@@ -22,7 +31,8 @@ from bot.metrics import Metrics
 from bot.ops import OpsServer
 from bot.providers import build_provider
 from bot.providers.base import ProviderClient
-from bot.settings import Settings
+from bot.results import result_download_limits
+from bot.settings import Role, Settings
 from bot.tree import KlingCommandTree
 from db import store_from_url
 from db.records import JobState
@@ -43,6 +53,7 @@ class KlingBot(commands.Bot):
         clock: Callable[[], float] = time.time,
         guild_ready_timeout: float = 2.0,
         cogs: tuple[str, ...] = COGS,
+        downloader: Downloader | None = None,
         **options: Any,
     ) -> None:
         configure_discord_endpoints(settings.discord_api_base, settings.discord_gateway_url)
@@ -56,17 +67,22 @@ class KlingBot(commands.Bot):
             **options,
         )
         self.settings = settings
+        self.roles = settings.bot_roles
         self.clock = clock
         self.metrics = Metrics()
         self.store: Store = store or store_from_url(settings.database_url)
         self._provider = provider
         self._cog_names = cogs
         self.inputs = InputStore(settings.media_path)
+        # The one session for every URL the bot fetches (deadlines, URL policy); closed at shutdown.
+        self.downloader = downloader or Downloader()
         self.publisher: DiscordPublisher | None = None
         self._engine: JobEngine | None = None
         self.services: Services | None = None  # what cogs call; set up with the engine
         self.listener: WebhookListener | None = None
         self.ops: OpsServer | None = None
+        about = "This process: its INSTANCE_ID, roles and shards"
+        Info("klingbot_instance", about, registry=self.metrics.registry).info(instance_labels(settings))
 
     @property
     def engine(self) -> JobEngine:
@@ -90,8 +106,11 @@ class KlingBot(commands.Bot):
             self.store,
             self.metrics,
             self.settings.media_path,
+            downloader=self.downloader,
+            result_limits=result_download_limits(self.settings),
             public_base_url=self.settings.public_base_url,
             clock=self.clock,
+            rest_only=Role.GATEWAY not in self.roles,
         )
         self._engine = JobEngine(
             store=self.store,
@@ -99,12 +118,7 @@ class KlingBot(commands.Bot):
             publisher=self.publisher,
             metrics=self.metrics,
             inputs=self.inputs,
-            config=EngineConfig(
-                public_base_url=self.settings.public_base_url,
-                poll_interval=self.settings.poll_interval_seconds,
-                job_timeout=self.settings.job_timeout_seconds,
-                max_in_flight_per_user=self.settings.max_jobs_in_flight_per_user,
-            ),
+            config=self._engine_config(),
             costs=CostTable(
                 unit=self.settings.credits_per_clip,
                 pro_multiplier=self.settings.pro_cost_multiplier,
@@ -114,23 +128,42 @@ class KlingBot(commands.Bot):
             clock=self.clock,
         )
         self.services = Services(self._engine)
+        if Role.LISTENER in self.roles:
+            await self._start_listener()
+        await self._start_ops()  # every process: its own /metrics (a worker's deliveries, a shard's gateway)
+        if Role.GATEWAY in self.roles:
+            for name in self._cog_names:
+                await self.load_extension(name)
+            if self.settings.syncs_commands:
+                await self.sync_commands()
+        if Role.WORKER in self.roles:
+            await self._engine.start()
+        log.info("instance %s runs as %s", self.settings.instance_id, instance_labels(self.settings)["roles"])
+
+    def _engine_config(self) -> EngineConfig:
+        settings = self.settings
+        return EngineConfig(
+            public_base_url=settings.public_base_url,
+            poll_interval=settings.poll_interval_seconds,
+            job_timeout=settings.job_timeout_seconds,
+            max_in_flight_per_user=settings.max_jobs_in_flight_per_user,
+            background_work=Role.WORKER in self.roles,
+        )
+
+    async def _start_listener(self) -> None:
+        """Provider callbacks, job inputs and hosted results."""
+        settings, engine = self.settings, self.engine
         self.listener = WebhookListener(
-            self._engine,
-            self._engine.hosting,
-            self.metrics,
-            host=self.settings.webhook_host,
-            port=self.settings.webhook_port,
+            engine, engine.hosting, self.metrics, host=settings.webhook_host, port=settings.webhook_port
         )
         await self.listener.start()
+
+    async def _start_ops(self) -> None:
         settings = self.settings
         self.ops = OpsServer(
             self, self.metrics, host=settings.ops_host, port=settings.ops_port, data_dir=settings.media_path
         )
         await self.ops.start()
-        for name in self._cog_names:
-            await self.load_extension(name)
-        await self.sync_commands()
-        await self._engine.start()
 
     async def sync_commands(self) -> None:
         guild_id = self.settings.dev_guild_id
@@ -155,15 +188,13 @@ class KlingBot(commands.Bot):
         if self.ops is not None:
             await self.ops.stop()
         await super().close()
-        if self.publisher is not None:
-            await self.publisher.close()
+        await self.downloader.close()
         if self._provider is not None:
             await self._provider.close()
         await self.store.close()
 
     async def health(self) -> tuple[bool, dict[str, Any]]:
-        # is_ready() stays true after the gateway drops; the socket itself says whether we are connected.
-        discord_ok = self.is_ready() and not self.is_closed() and self.ws is not None and self.ws.open
+        discord_ok = self.gateway_up() if Role.GATEWAY in self.roles else True
         store_ok = await self.store.ping()
         in_flight = (
             await self.store.count_in_states([JobState.PENDING, JobState.SUBMITTED, JobState.SUCCEEDED])
@@ -171,9 +202,47 @@ class KlingBot(commands.Bot):
             else None
         )
         details = {
-            "discord": "connected" if discord_ok else "disconnected",
+            "discord": ("connected" if discord_ok else "disconnected")
+            if Role.GATEWAY in self.roles
+            else "rest only",
             "store": "ok" if store_ok else "unavailable",
             "jobs_in_flight": in_flight,
             "provider": self.settings.kling_provider.value,
         }
         return discord_ok and store_ok, details
+
+    def gateway_up(self) -> bool:
+        # is_ready() stays true after the gateway drops; the socket itself says whether we are connected.
+        return self.is_ready() and not self.is_closed() and self.ws is not None and self.ws.open
+
+
+class ShardedKlingBot(KlingBot, commands.AutoShardedBot):
+    """The bot over several gateway shards in one process (SHARD_COUNT, SHARD_IDS)."""
+
+    def gateway_up(self) -> bool:
+        shards = self.shards.values()
+        return (
+            self.is_ready()
+            and not self.is_closed()
+            and bool(shards)
+            and not any(shard.is_closed() for shard in shards)
+        )
+
+
+def build_bot(settings: Settings, **options: Any) -> KlingBot:
+    """The bot this process's settings ask for: sharded when SHARD_COUNT is set on a gateway."""
+    if settings.sharded and Role.GATEWAY in settings.bot_roles:
+        shard_ids = list(settings.shard_ids) if settings.shard_ids is not None else None
+        return ShardedKlingBot(settings, shard_count=settings.shard_count, shard_ids=shard_ids, **options)
+    return KlingBot(settings, **options)
+
+
+def instance_labels(settings: Settings) -> dict[str, str]:
+    """How this process names itself in metrics and logs."""
+    roles = ",".join(role.value for role in Role if role in settings.bot_roles)
+    if settings.shard_count is None or Role.GATEWAY not in settings.bot_roles:
+        shards = ""
+    else:
+        ids = settings.shard_ids if settings.shard_ids is not None else range(settings.shard_count)
+        shards = f"{','.join(map(str, ids))}/{settings.shard_count}"
+    return {"instance": settings.instance_id, "roles": roles, "shards": shards}

@@ -8,7 +8,6 @@ the time its link says. /metrics and /healthz live on the private ops port (bot/
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Mapping
 from pathlib import Path
@@ -17,6 +16,7 @@ from typing import Any, Protocol
 from aiohttp import web
 
 from bot.jobs.callbacks import CallbackOutcome
+from bot.json_input import UnreadableJson, read_json
 from bot.metrics import Metrics
 from bot.serving import start_app
 
@@ -86,8 +86,10 @@ class WebhookListener:
         if raw is None:
             return self._callback_answer(413, "too_large")
         try:
-            body = json.loads(raw)
-        except (ValueError, UnicodeDecodeError):
+            body = read_json(raw)
+        except UnreadableJson as unreadable:
+            # A broken or hostile body is the sender's problem: a 400 and a line, never a traceback.
+            log.info("callback body refused: %s", unreadable)
             return self._callback_answer(400, "malformed")
         outcome = await self.sink.accept_callback(token, body, request.headers)
         return self._callback_answer(CALLBACK_STATUS[outcome], outcome.value)

@@ -7,7 +7,7 @@ import json
 import logging
 import re
 import sys
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from contextvars import ContextVar
 from datetime import UTC, datetime
@@ -76,6 +76,21 @@ class LogFieldsFilter(logging.Filter):
         return True
 
 
+class ProcessFieldsFilter(logging.Filter):
+    """Fields naming this process (its INSTANCE_ID) on every JSON line; text lines stay as they are."""
+
+    def __init__(self, fields: Mapping[str, object]) -> None:
+        super().__init__()
+        self.fields = dict(fields)
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        fields = getattr(record, "log_fields", None)
+        if fields is not None:
+            for key, value in self.fields.items():
+                fields.setdefault(key, value)
+        return True
+
+
 TEXT_FORMAT = "%(asctime)s %(levelname)-7s %(name)s: %(fields_prefix)s%(message)s"
 
 
@@ -125,11 +140,15 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(entry, default=str)
 
 
-def configure_logging(level: str, fmt: str, secrets: Iterable[str] = ()) -> SecretFilter:
+def configure_logging(
+    level: str, fmt: str, secrets: Iterable[str] = (), process_fields: Mapping[str, object] | None = None
+) -> SecretFilter:
     handler = logging.StreamHandler(sys.stderr)
     secret_filter = SecretFilter(secrets)
     handler.addFilter(secret_filter)
     handler.addFilter(LogFieldsFilter())
+    if process_fields:
+        handler.addFilter(ProcessFieldsFilter(process_fields))
     handler.setFormatter(JsonFormatter() if fmt == "json" else logging.Formatter(TEXT_FORMAT))
     root = logging.getLogger()
     for existing in list(root.handlers):

@@ -35,6 +35,7 @@ class ErrorCategory(StrEnum):
     RATE_LIMITED = "rate_limited"  # retry later, with backoff
     TRANSIENT = "transient"  # 5xx, timeouts, connection errors: retry with backoff
     FAILED = "failed"  # the generation itself failed: show the provider's reason
+    UNSAFE_RESULT = "unsafe_result"  # the result link breaks the URL policy: never fetched, refunded
 
     @property
     def is_retryable(self) -> bool:

@@ -1,5 +1,6 @@
-"""A finished job's video on its way to Discord: downloaded from the provider, re-encoded to fit an
-upload limit when it can stay watchable, or kept for the listener to serve when it cannot."""
+"""A finished job's video on its way to Discord: downloaded from the provider (through the bot's
+`Downloader`: deadlines, size cap, URL policy), re-encoded to fit an upload limit when it can stay
+watchable, or kept for the listener to serve when it cannot."""
 
 from __future__ import annotations
 
@@ -11,10 +12,17 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-import aiohttp
-
+from bot.downloads import (
+    Downloader,
+    DownloadError,
+    DownloadLimits,
+    DownloadPurpose,
+    ForbiddenUrl,
+    download_limits,
+)
 from bot.jobs.hosting import JobHosting
-from bot.jobs.publisher import DeliveryRetry
+from bot.jobs.publisher import DeliveryRetry, ResultRefused
+from bot.settings import Settings
 from db.records import JobRecord
 
 log = logging.getLogger(__name__)
@@ -23,7 +31,6 @@ MIB = 1024 * 1024
 KNOWN_UPLOAD_LIMITS = (10 * MIB, 50 * MIB, 100 * MIB)  # every user and bot; boost tiers 2 and 3
 FIT_HEADROOM = 0.97  # re-encode to a little under the limit: multipart overhead, rounding
 MAX_RESULT_DOWNLOAD = 512 * 1024 * 1024  # a generated clip is far smaller; refuse anything silly
-CHUNK = 256 * 1024
 
 FitVideo = Callable[[Path, Path, int], bool]
 
@@ -49,6 +56,11 @@ async def file_size(path: Path) -> int:
     return (await asyncio.to_thread(path.stat)).st_size
 
 
+def result_download_limits(settings: Settings) -> DownloadLimits:
+    """The configured RESULT deadlines, with the result size cap."""
+    return download_limits(settings, DownloadPurpose.RESULT, MAX_RESULT_DOWNLOAD)
+
+
 def _fit_with_media(source: Path, target: Path, limit: int) -> bool:
     from bot.media import fit_video_to_size  # PyAV loads only when a video needs re-encoding
 
@@ -56,42 +68,41 @@ def _fit_with_media(source: Path, target: Path, limit: int) -> bool:
 
 
 class ResultFiles:
-    def __init__(self, media_dir: Path, hosting: JobHosting, *, fit_video: FitVideo | None = None) -> None:
+    """The bot's `downloader` is shared (one per bot), so it is closed by its owner, not here."""
+
+    def __init__(
+        self,
+        media_dir: Path,
+        hosting: JobHosting,
+        downloader: Downloader,
+        limits: DownloadLimits,
+        *,
+        fit_video: FitVideo | None = None,
+    ) -> None:
         self.results_dir = media_dir / "results"
         self.hosting = hosting
+        self.downloader = downloader
+        self.limits = limits
         self._fit_video = fit_video or _fit_with_media
-        self._session: aiohttp.ClientSession | None = None
-
-    async def close(self) -> None:
-        if self._session is not None:
-            await self._session.close()
-
-    @property
-    def session(self) -> aiohttp.ClientSession:
-        if self._session is None or self._session.closed:
-            self._session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=600, sock_read=60))
-        return self._session
 
     async def download(self, job: JobRecord) -> Path:
-        """Stream the result to disk, never holding it whole in memory."""
+        """Stream the result to disk, never holding it whole in memory.
+
+        Raises ResultRefused when the link breaks the URL policy (nothing was fetched; retrying cannot
+        help) and DeliveryRetry on any other failure (deadline, size cap, an error status, no answer).
+        The errors never carry the link: it is signed.
+        """
         assert job.result_url is not None
-        self.results_dir.mkdir(parents=True, exist_ok=True)
+        await asyncio.to_thread(self.results_dir.mkdir, parents=True, exist_ok=True)
         path = self.results_dir / f"{job.id}.mp4"
-        size = 0
         try:
-            async with self.session.get(job.result_url) as resp:
-                if resp.status != 200:
-                    raise DeliveryRetry(f"result download answered {resp.status}")
-                if (resp.content_length or 0) > MAX_RESULT_DOWNLOAD:
-                    raise DeliveryRetry("result is larger than the download cap")
-                with path.open("wb") as out:
-                    async for chunk in resp.content.iter_chunked(CHUNK):
-                        size += len(chunk)
-                        if size > MAX_RESULT_DOWNLOAD:
-                            raise DeliveryRetry("result is larger than the download cap")
-                        await asyncio.to_thread(out.write, chunk)
-        except (aiohttp.ClientError, TimeoutError) as exc:
-            raise DeliveryRetry(f"result download failed ({type(exc).__name__})") from exc
+            await self.downloader.fetch_to_file(job.result_url, path, self.limits)
+        except ForbiddenUrl as forbidden:
+            raise ResultRefused(forbidden.reason.value) from None
+        except DownloadError as failed:
+            raise DeliveryRetry(f"result download: {failed}") from None
+        except ValueError:  # yarl: the link is not a URL at all
+            raise DeliveryRetry("result download: the link is not a URL") from None
         return path
 
     async def fit(self, job: JobRecord, path: Path, limit: int) -> Path | None:

@@ -6,13 +6,16 @@ the variable and say where to set it.
 
 from __future__ import annotations
 
+import os
+import re
+import socket
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import urlparse
 
-from pydantic import Field, SecretStr, ValidationError, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import Field, SecretStr, ValidationError, ValidationInfo, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from bot.providers.config import DEFAULT_KIE_UPLOAD_BASE, ProviderConfig
 
@@ -35,6 +38,51 @@ DEFAULT_API_BASES: dict[ProviderName, str] = {
 class LogFormat(StrEnum):
     TEXT = "text"
     JSON = "json"
+
+
+class Role(StrEnum):
+    """What one bot process does (BOT_ROLES); one process with all three is the default."""
+
+    GATEWAY = "gateway"  # the Discord gateway: answers interactions, accepts jobs into the store
+    WORKER = "worker"  # submission, polling, timeouts, delivery, audit posting
+    LISTENER = "listener"  # the provider callbacks, job inputs and hosted results; the ops port
+
+
+ALL_ROLES = frozenset(Role)
+_INSTANCE_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
+
+
+def default_instance_id() -> str:
+    """The host name and the process id: unique among processes sharing one database."""
+    host = re.sub(r"[^A-Za-z0-9.-]", "-", socket.gethostname()) or "host"
+    return f"{host[:50]}-{os.getpid()}"
+
+
+def parse_roles(value: Any) -> Any:
+    if not isinstance(value, str):
+        return value
+    names = [part.strip().lower() for part in value.split(",") if part.strip()]
+    if not value.strip():
+        return ALL_ROLES  # `BOT_ROLES=` means not set: everything in one process
+    if not names or any(name not in {role.value for role in Role} for name in names):
+        raise ValueError(
+            "BOT_ROLES must list one or more of gateway, worker, listener, separated by commas"
+            " (for example gateway,worker)"
+        )
+    return frozenset(Role(name) for name in names)
+
+
+def parse_shard_ids(value: Any) -> Any:
+    """`0,1` or `0-3` (or both: `0-1,4`) into sorted shard numbers."""
+    if not isinstance(value, str):
+        return value
+    ids: set[int] = set()
+    for part in (p.strip() for p in value.split(",")):
+        match = re.fullmatch(r"(\d+)(?:\s*-\s*(\d+))?", part)
+        if match is None or (match[2] is not None and int(match[2]) < int(match[1])):
+            raise ValueError("SHARD_IDS must be shard numbers or ranges, for example 0,1 or 0-3")
+        ids.update(range(int(match[1]), int(match[2] or match[1]) + 1))
+    return tuple(sorted(ids))
 
 
 def _http_url(value: str, name: str) -> str:
@@ -80,6 +128,13 @@ class Settings(BaseSettings):
     log_level: str = "INFO"
     log_format: LogFormat = LogFormat.TEXT
 
+    # Scale-out: what this process does, which gateway shards it runs, and its name in logs and metrics.
+    # SHARD_COUNT/SHARD_IDS apply to a process with the gateway role; other roles ignore them.
+    bot_roles: Annotated[frozenset[Role], NoDecode] = ALL_ROLES
+    shard_count: Annotated[int, Field(ge=1, le=100_000)] | None = None
+    shard_ids: Annotated[tuple[int, ...] | None, NoDecode] = None  # default: every shard of SHARD_COUNT
+    instance_id: str = Field(default_factory=default_instance_id)
+
     # Not in the public table, but useful to operators and tests.
     media_dir: Path | None = None  # where job inputs and downloads live; default beside the database
     max_jobs_in_flight_per_user: Annotated[int, Field(ge=1, le=100)] = 2
@@ -111,6 +166,8 @@ class Settings(BaseSettings):
         "public_base_url",
         "low_balance_threshold",
         "sentry_dsn",
+        "shard_count",
+        "shard_ids",
         mode="before",
     )
     @classmethod
@@ -118,6 +175,43 @@ class Settings(BaseSettings):
         # `FOO=` in a .env file means "not set", not "set to the empty string".
         if isinstance(value, str) and not value.strip():
             return None
+        return value
+
+    @field_validator("bot_roles", mode="before")
+    @classmethod
+    def _parse_roles(cls, value: Any) -> Any:
+        return parse_roles(value)
+
+    @field_validator("shard_ids", mode="before")
+    @classmethod
+    def _parse_shard_ids(cls, value: Any) -> Any:
+        return parse_shard_ids(value)
+
+    @field_validator("shard_ids")
+    @classmethod
+    def _check_shard_ids(cls, value: tuple[int, ...] | None, info: ValidationInfo) -> tuple[int, ...] | None:
+        if value is None:
+            return None
+        count = info.data.get("shard_count")
+        if count is None:
+            raise ValueError("SHARD_IDS needs SHARD_COUNT: set how many shards there are in all")
+        if max(value) >= count:
+            raise ValueError(f"SHARD_IDS must be below SHARD_COUNT ({count}): shards are numbered from 0")
+        return value
+
+    @field_validator("instance_id", mode="before")
+    @classmethod
+    def _blank_instance_id(cls, value: Any) -> Any:
+        return default_instance_id() if isinstance(value, str) and not value.strip() else value
+
+    @field_validator("instance_id")
+    @classmethod
+    def _check_instance_id(cls, value: str) -> str:
+        if not _INSTANCE_ID.fullmatch(value):
+            raise ValueError(
+                "INSTANCE_ID must be 1 to 64 letters, digits, dots, dashes or underscores, starting"
+                " with a letter or digit"
+            )
         return value
 
     @field_validator("discord_api_base", "kie_upload_base")
@@ -157,7 +251,9 @@ class Settings(BaseSettings):
             parts = urlparse(value)
             if parts.hostname and parts.path.strip("/"):
                 return value
-            raise ValueError("DATABASE_URL must name a host and a database: postgresql://user:pw@host:5432/db")
+            raise ValueError(
+                "DATABASE_URL must name a host and a database: postgresql://user:pw@host:5432/db"
+            )
         raise ValueError("DATABASE_URL must look like sqlite:///data/klingbot.db or postgresql://…")
 
     # ---- derived values --------------------------------------------------------------------
@@ -185,6 +281,17 @@ class Settings(BaseSettings):
         if rest == ":memory:" or rest == self.database_url:  # in memory, or not SQLite at all
             return None
         return Path(rest.removeprefix("/")) if not rest.startswith("//") else Path(rest[1:])
+
+    @property
+    def sharded(self) -> bool:
+        return self.shard_count is not None
+
+    @property
+    def syncs_commands(self) -> bool:
+        """Exactly one process syncs the slash commands: the gateway with shard 0, or the unsharded one."""
+        if Role.GATEWAY not in self.bot_roles:
+            return False
+        return self.shard_ids is None or 0 in self.shard_ids
 
     @property
     def media_path(self) -> Path:

@@ -8,6 +8,7 @@ import secrets
 import discord
 from discord import app_commands
 
+from bot.discord_ui.limits import fit_content, quote
 from bot.discord_ui.render import refusal_text
 from bot.errors import UserFacingError
 from bot.jobs.refusals import JobRefused
@@ -36,7 +37,8 @@ def describe_error(error: Exception) -> tuple[str, bool]:
     if isinstance(error, app_commands.CommandOnCooldown):
         return f"Slow down a little: try again in {error.retry_after:.0f} seconds.", False
     if isinstance(error, app_commands.TransformerError):
-        return f"I could not understand {error.value!r} for that option; pick one of the suggestions.", False
+        shown = quote(repr(error.value))
+        return f"I could not understand {shown} for that option; pick one of the suggestions.", False
     if isinstance(error, app_commands.CheckFailure):
         return "You are not allowed to use this command here.", False
     return "", True
@@ -44,6 +46,7 @@ def describe_error(error: Exception) -> tuple[str, bool]:
 
 async def send_ephemeral(interaction: discord.Interaction, content: str) -> None:
     """Answer only the member who asked; when the interaction has expired, say it in the channel."""
+    content = fit_content(content)
     try:
         if interaction.response.is_done():
             await interaction.followup.send(content, ephemeral=True)
@@ -57,7 +60,7 @@ async def send_ephemeral(interaction: discord.Interaction, content: str) -> None
     if isinstance(channel, discord.abc.Messageable):
         mention = interaction.user.mention
         await channel.send(
-            f"{mention} {content}",
+            fit_content(f"{mention} {content}"),
             allowed_mentions=discord.AllowedMentions(everyone=False, roles=False, users=[interaction.user]),
         )
 

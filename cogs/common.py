@@ -7,6 +7,14 @@ from typing import TYPE_CHECKING
 
 import discord
 
+from bot.downloads import (
+    DownloadError,
+    DownloadFailed,
+    DownloadPurpose,
+    DownloadTimedOut,
+    DownloadTooLarge,
+    download_limits,
+)
 from bot.errors import Refusal, UserFacingError
 from bot.jobs.drafts import Requester
 
@@ -45,7 +53,6 @@ def requester_from(interaction: discord.Interaction) -> Requester:
         interaction_token=interaction.token,
         interaction_expires_at=interaction.expires_at.timestamp(),
         application_id=interaction.application_id,
-        attachment_size_limit=interaction.filesize_limit,
     )
 
 
@@ -77,8 +84,16 @@ def megabytes(size: int) -> str:
     return f"{math.ceil(size / 100_000) / 10:g} MB"
 
 
-async def read_attachment(attachment: discord.Attachment, *, role: str, max_bytes: int) -> bytes:
-    """The attachment's bytes, read now (its URL expires); refuses oversize files before downloading."""
+async def read_attachment(
+    interaction: discord.Interaction,
+    attachment: discord.Attachment,
+    *,
+    role: str,
+    purpose: DownloadPurpose,
+    max_bytes: int,
+) -> bytes:
+    """The attachment's bytes, read now (its URL expires) within the configured deadlines; refuses
+    oversize files before downloading."""
     if attachment.size > max_bytes:
         raise UserFacingError(
             f"The {role} is {megabytes(attachment.size)}; the limit is {megabytes(max_bytes)}, "
@@ -86,17 +101,24 @@ async def read_attachment(attachment: discord.Attachment, *, role: str, max_byte
         )
     if attachment.size == 0:
         raise UserFacingError(f"The {role} is an empty file; attach the real file and try again.")
+    bot = kling_bot(interaction)
     try:
-        data = await attachment.read()
-    except discord.HTTPException as exc:
+        return await bot.downloader.fetch_bytes(
+            attachment.url, download_limits(bot.settings, purpose, max_bytes)
+        )
+    except DownloadTimedOut:
         raise UserFacingError(
-            f"I couldn't download the {role} from Discord ({exc.status}); attach it again and retry."
-        ) from exc
-    if len(data) > max_bytes:
+            f"Discord took too long to send me the {role}; attach it again and retry — nothing was charged."
+        ) from None
+    except DownloadTooLarge:
         raise UserFacingError(
             f"The {role} is larger than {megabytes(max_bytes)}; attach a smaller file and try again."
-        )
-    return data
+        ) from None
+    except DownloadError as exc:
+        status = f" ({exc.status})" if isinstance(exc, DownloadFailed) and exc.status else ""
+        raise UserFacingError(
+            f"I couldn't download the {role} from Discord{status}; attach it again and retry."
+        ) from exc
 
 
 def check_length(value: str | None, *, name: str, limit: int) -> str | None:

@@ -9,9 +9,10 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.discord_ui import job_text
+from bot.discord_ui.limits import ID_SHOWN, NAME_SHOWN, fit_choices, fit_content, quote
 from bot.discord_ui.render import result_buttons
 from bot.errors import UserFacingError
-from bot.jobs.publisher import DeliveryRetry
+from bot.jobs.publisher import DeliveryRetry, ResultRefused
 from cogs.common import is_moderator, kling_bot, services
 from db.records import JobRecord, JobState
 
@@ -33,7 +34,7 @@ async def send_details(
 ) -> None:
     finished = record.status in (JobState.SUCCEEDED, JobState.DELIVERED)
     await interaction.followup.send(
-        "\n".join(lines),
+        fit_content("\n".join(lines)),
         embed=job_text.job_details(record),
         view=result_buttons(record) if finished else discord.utils.MISSING,
         allowed_mentions=QUIET,
@@ -64,9 +65,11 @@ class JobsCog(commands.Cog):
         found = await services(interaction).jobs.search(
             interaction.guild_id, target.id, states=states, limit=15
         )
-        whose = "Your" if target.id == interaction.user.id else f"{target.display_name}'s"
+        whose = "Your" if target.id == interaction.user.id else f"{quote(target.display_name, NAME_SHOWN)}'s"
         await interaction.response.send_message(
-            job_text.job_list_text(found, whose, status is not None), ephemeral=True, allowed_mentions=QUIET
+            fit_content(job_text.job_list_text(found, whose, status is not None)),
+            ephemeral=True,
+            allowed_mentions=QUIET,
         )
 
     @app_commands.command(name="job", description="One job's details, and its video again with the buttons")
@@ -76,7 +79,9 @@ class JobsCog(commands.Cog):
         record = await services(interaction).jobs.find(interaction.guild_id, id)
         if record is None:
             # Answered before deferring, so the refusal stays private.
-            raise UserFacingError(f"There is no job `{id}` on this server. /jobs lists yours.")
+            raise UserFacingError(
+                f"There is no job `{quote(id, ID_SHOWN)}` on this server. /jobs lists yours."
+            )
         await interaction.response.defer(thinking=True)  # public, like Midjourney's /show
         link = job_text.message_link(record)
         lines = [f"First posted: {link}"] if link else []
@@ -93,7 +98,7 @@ class JobsCog(commands.Cog):
                     )
                     return
                 lines.append(result)
-        except DeliveryRetry:
+        except (DeliveryRetry, ResultRefused):  # the link may have come to resolve inside the network
             lines.append(job_text.EXPIRED_RESULT)
         await send_details(interaction, record, lines)
 
@@ -104,7 +109,7 @@ class JobsCog(commands.Cog):
         found = await services(interaction).jobs.search(
             interaction.guild_id, interaction.user.id, query=current
         )
-        return [app_commands.Choice(name=job_text.job_choice_label(j), value=j.id) for j in found]
+        return fit_choices(app_commands.Choice(name=job_text.job_choice_label(j), value=j.id) for j in found)
 
 
 async def setup(bot: commands.Bot) -> None:

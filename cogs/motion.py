@@ -65,8 +65,10 @@ class MotionCog(commands.Cog):
             options["model"] = model_option(model)
         requester = requester_from(interaction)
         await check_early(interaction, JobDraft(JobKind.MOTION, requester, options))
-        image_file, image_notes = await load_image(image, role="image", label="character image")
-        video_file, video_notes, seconds = await load_motion_video(video, orientation=chosen_orientation)
+        image_file, image_notes = await load_image(interaction, image, role="image", label="character image")
+        video_file, video_notes, seconds = await load_motion_video(
+            interaction, video, orientation=chosen_orientation
+        )
         draft = JobDraft(
             JobKind.MOTION,
             requester,

@@ -8,6 +8,7 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
+from bot.discord_ui.limits import fit_content
 from bot.discord_ui.quota_text import quota_text
 from bot.errors import UserFacingError
 from cogs.common import is_moderator, requester_from, services
@@ -36,7 +37,7 @@ class QuotaCog(commands.Cog):
             name = user.display_name
         status = await services(interaction).quota.status(requester)
         await interaction.response.send_message(
-            quota_text(status, channel_id=requester.channel_id, name=name),
+            fit_content(quota_text(status, channel_id=requester.channel_id, name=name)),
             ephemeral=True,
             allowed_mentions=discord.AllowedMentions.none(),
         )

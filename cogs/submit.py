@@ -10,6 +10,8 @@ from functools import partial
 import discord
 
 from bot.discord_ui.job_text import accepted_text
+from bot.discord_ui.limits import fit_content
+from bot.downloads import DownloadPurpose
 from bot.errors import UserFacingError
 from bot.jobs.drafts import InputFile, JobDraft
 from bot.logs import log_fields
@@ -28,16 +30,26 @@ from cogs.common import kling_bot, read_attachment
 log = logging.getLogger(__name__)
 
 
-async def load_image(attachment: discord.Attachment, *, role: str, label: str) -> tuple[InputFile, list[str]]:
-    data = await read_attachment(attachment, role=label, max_bytes=IMAGE_MAX_BYTES)
+async def load_image(
+    interaction: discord.Interaction, attachment: discord.Attachment, *, role: str, label: str
+) -> tuple[InputFile, list[str]]:
+    data = await read_attachment(
+        interaction, attachment, role=label, purpose=DownloadPurpose.PICTURE, max_bytes=IMAGE_MAX_BYTES
+    )
     prepared = await _prepare(partial(prepare_image, role=label), data, attachment.filename)
     return _input_file(role, attachment, data, prepared), list(prepared.notes)
 
 
 async def load_motion_video(
-    attachment: discord.Attachment, *, orientation: str
+    interaction: discord.Interaction, attachment: discord.Attachment, *, orientation: str
 ) -> tuple[InputFile, list[str], float]:
-    data = await read_attachment(attachment, role="reference video", max_bytes=VIDEO_MAX_BYTES)
+    data = await read_attachment(
+        interaction,
+        attachment,
+        role="reference video",
+        purpose=DownloadPurpose.VIDEO,
+        max_bytes=VIDEO_MAX_BYTES,
+    )
     prepared = await _prepare(
         partial(prepare_motion_video, orientation=orientation), data, attachment.filename
     )
@@ -45,9 +57,17 @@ async def load_motion_video(
     return _input_file("video", attachment, data, prepared), list(prepared.notes), duration
 
 
-async def load_reference_video(attachment: discord.Attachment, *, role: str) -> tuple[InputFile, VideoInfo]:
+async def load_reference_video(
+    interaction: discord.Interaction, attachment: discord.Attachment, *, role: str
+) -> tuple[InputFile, VideoInfo]:
     """An omni reference video, read and checked; its length and size go to the capability check."""
-    data = await read_attachment(attachment, role="reference video", max_bytes=VIDEO_MAX_BYTES)
+    data = await read_attachment(
+        interaction,
+        attachment,
+        role="reference video",
+        purpose=DownloadPurpose.VIDEO,
+        max_bytes=VIDEO_MAX_BYTES,
+    )
     prepared = await _prepare(prepare_reference_video, data, attachment.filename)
     assert isinstance(prepared.info, VideoInfo)
     return _input_file(role, attachment, data, prepared), prepared.info
@@ -87,7 +107,7 @@ async def hand_over(interaction: discord.Interaction, draft: JobDraft, notes: li
             command = interaction.command.qualified_name if interaction.command else "?"
             log.info("/%s: job %s handed over", command, accepted.job.id)
             text = accepted_text(accepted.job, accepted.limit, accepted.spent, notes)
-            await interaction.edit_original_response(content=text)
+            await interaction.edit_original_response(content=fit_content(text))
 
 
 async def check_early(interaction: discord.Interaction, draft: JobDraft) -> None:

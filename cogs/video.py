@@ -7,6 +7,7 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
+from bot.discord_ui.limits import ID_SHOWN, quote
 from bot.discord_ui.reference_text import continued_note
 from bot.errors import UserFacingError
 from bot.jobs.drafts import JobDraft
@@ -157,10 +158,10 @@ class VideoCog(
         requester = requester_from(interaction)
         attached = ("image", "end_image") if end_image is not None else ("image",)
         await check_early(interaction, JobDraft(JobKind.IMAGE2VIDEO, requester, options, attached=attached))
-        first, notes = await load_image(image, role="image", label="image")
+        first, notes = await load_image(interaction, image, role="image", label="image")
         inputs = [first]
         if end_image is not None:
-            last, end_notes = await load_image(end_image, role="end_image", label="end image")
+            last, end_notes = await load_image(interaction, end_image, role="end_image", label="end image")
             inputs.append(last)
             notes += end_notes
         draft = JobDraft(JobKind.IMAGE2VIDEO, requester, options, inputs=tuple(inputs), notes=tuple(notes))
@@ -175,7 +176,8 @@ class VideoCog(
         parent = await services(interaction).jobs.find(interaction.guild_id, job)
         if parent is None:
             raise UserFacingError(
-                f"There is no job `{job}` on this server; pick one of your videos from the list."
+                f"There is no job `{quote(job, ID_SHOWN)}` on this server; "
+                "pick one of your videos from the list."
             )
         await check_may_extend(interaction, parent)
         draft, notes = extend_draft(interaction, parent, prompt)

@@ -10,6 +10,7 @@ from typing import Any
 import discord
 from discord import app_commands
 
+from bot.discord_ui.limits import fit_choices, quote
 from bot.errors import UserFacingError
 from bot.jobs.services.jobs import extendable
 from bot.models import JobKind
@@ -48,7 +49,7 @@ CAMERA_CHOICES = [
 
 def name_choices(names: Iterable[str], current: str) -> list[app_commands.Choice[str]]:
     typed = current.strip().lower()
-    return [app_commands.Choice(name=name, value=name) for name in names if typed in name.lower()][:25]
+    return fit_choices(app_commands.Choice(name=name, value=name) for name in names if typed in name.lower())
 
 
 async def text_models(interaction: discord.Interaction, current: str) -> list[app_commands.Choice[str]]:
@@ -79,13 +80,14 @@ async def finished_videos(interaction: discord.Interaction, current: str) -> lis
         states=[JobState.DELIVERED, JobState.SUCCEEDED],
         query=current,
     )
-    choices = []
-    for item in jobs:
-        if not extendable(item):
-            continue
-        label = f"{item.id} · {item.kind} · {(item.params.get('prompt') or 'no prompt')}"
-        choices.append(app_commands.Choice(name=label[:100], value=item.id))
-    return choices
+    return fit_choices(
+        app_commands.Choice(
+            name=f"{item.id} · {item.kind} · {quote(str(item.params.get('prompt') or 'no prompt'))}",
+            value=item.id,
+        )
+        for item in jobs
+        if extendable(item)
+    )
 
 
 def required_prompt(prompt: str | None) -> str:

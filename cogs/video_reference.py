@@ -67,20 +67,23 @@ async def _own_video(interaction: discord.Interaction, job: str) -> JobRecord:
 
 
 async def _read_references(
-    planned: JobDraft, images: list[discord.Attachment], video: discord.Attachment | None
+    interaction: discord.Interaction,
+    planned: JobDraft,
+    images: list[discord.Attachment],
+    video: discord.Attachment | None,
 ) -> JobDraft:
     """`planned` with the reference pictures and clip read and checked (and what was converted)."""
     inputs: list[InputFile] = []
     notes: list[str] = []
     for number, attachment in enumerate(images, start=1):
         file, image_notes = await load_image(
-            attachment, role=ref_image_role(number), label=f"reference image {number}"
+            interaction, attachment, role=ref_image_role(number), label=f"reference image {number}"
         )
         inputs.append(file)
         notes += image_notes
     seconds, size = None, None
     if video is not None:
-        file, info = await load_reference_video(video, role=REF_VIDEO_ROLE)
+        file, info = await load_reference_video(interaction, video, role=REF_VIDEO_ROLE)
         inputs.append(file)
         seconds, size = info.duration, (info.width, info.height)
     return dataclasses.replace(
@@ -118,7 +121,7 @@ async def _edit_of_clip(
     requester = requester_from(interaction)
     planned = JobDraft(JobKind.TEXT2VIDEO, requester, options, attached=(REF_VIDEO_ROLE,))
     await check_early(interaction, planned)
-    read = await _read_references(planned, [], video)
+    read = await _read_references(interaction, planned, [], video)
     return dataclasses.replace(read, notes=tuple([*read.notes, *notes]))
 
 
@@ -175,7 +178,7 @@ class ReferenceCommands(commands.Cog):
             roles.append(REF_VIDEO_ROLE)
         planned = JobDraft(JobKind.TEXT2VIDEO, requester_from(interaction), options, attached=tuple(roles))
         await check_early(interaction, planned)
-        draft = await _read_references(planned, images, video)
+        draft = await _read_references(interaction, planned, images, video)
         added = added_references_note(cited.added)
         notes = [*draft.notes, *([added] if added else [])]
         draft = dataclasses.replace(draft, notes=tuple(notes))

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Protocol
 
+from db.notify import Channel, Notifier
 from db.records import (
     AuditEntry,
     GuildSettings,
@@ -75,6 +76,7 @@ class JobStore(Protocol):
     async def mark_failed(
         self, job_id: str, *, category: str, message: str, provider_status: str | None, now: float
     ) -> bool: ...
+    async def mark_undeliverable(self, job_id: str, *, category: str, message: str, now: float) -> bool: ...
     async def begin_delivery(self, job_id: str, nonce: str, now: float) -> JobRecord | None: ...
     async def mark_delivered(
         self,
@@ -143,7 +145,23 @@ class DueTimes(Protocol):
     async def earliest_created_at(self, states: Sequence[JobState]) -> float | None: ...
 
 
+class Notifications(Protocol):
+    """Wake-ups between processes sharing the database (db.notify)."""
+
+    @property
+    def notifier(self) -> Notifier: ...
+    async def notify(self, channel: Channel, payload: str = "") -> None: ...
+
+
 class Store(
-    StoreLifecycle, JobStore, CallbackInbox, GuildSettingsStore, CreditLedger, AuditLog, DueTimes, Protocol
+    StoreLifecycle,
+    JobStore,
+    CallbackInbox,
+    GuildSettingsStore,
+    CreditLedger,
+    AuditLog,
+    DueTimes,
+    Notifications,
+    Protocol,
 ):
     """Everything together: what the bot's client builds and hands to the engine and the cogs."""

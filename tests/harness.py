@@ -69,6 +69,7 @@ class Harness:
     webhook_port: int = field(default_factory=free_port)
     overrides: dict[str, Any] = field(default_factory=dict)
     cogs: tuple[str, ...] = COGS
+    bot_options: dict[str, Any] = field(default_factory=dict)  # KlingBot keywords, e.g. a downloader
     bot: KlingBot | None = None
     _run: asyncio.Task[None] | None = None
 
@@ -99,7 +100,9 @@ class Harness:
         return Settings(_env_file=None, **values)
 
     async def start(self) -> KlingBot:
-        bot = KlingBot(self.settings(), clock=self.clock, guild_ready_timeout=0.05, cogs=self.cogs)
+        bot = KlingBot(
+            self.settings(), clock=self.clock, guild_ready_timeout=0.05, cogs=self.cogs, **self.bot_options
+        )
         self.bot = bot
         self._run = asyncio.create_task(bot.start(self.fake.bot_token))
         ready = asyncio.create_task(bot.wait_until_ready())
@@ -205,9 +208,9 @@ class Harness:
         ]
 
 
-def build_world(fake: FakeDiscord) -> Guild:
+def build_world(fake: FakeDiscord, *, guild_id: int | None = None) -> Guild:
     owner = fake.add_user("owner")
-    guild = fake.add_guild("Test Server", owner_id=owner.id)
+    guild = fake.add_guild("Test Server", owner_id=owner.id, guild_id=guild_id)
     channel = fake.add_channel(guild.id, "videos")
     other = fake.add_channel(guild.id, "chat")
     log_channel = fake.add_channel(guild.id, "mod-log")

@@ -3,6 +3,7 @@ role, in the words moderators read."""
 
 from __future__ import annotations
 
+from bot.discord_ui.limits import REASON_SHOWN, quote
 from bot.discord_ui.render import (
     PERIOD_NOW,
     amount_text,
@@ -141,7 +142,7 @@ def channel_denied_text(channel_id: int, change: ChannelChange) -> str:
 
 
 def paused_text(reason: str | None, was_paused: bool) -> str:
-    shown = f" Members see: “{reason}”." if reason else ""
+    shown = f" Members see: “{quote(reason, REASON_SHOWN)}”." if reason else ""
     if was_paused:
         return f"Video generation was already paused; the reason is updated.{shown}"
     return (

@@ -7,12 +7,11 @@ import logging
 import discord
 
 from bot.discord_ui import render
+from bot.discord_ui.limits import fit_content
 from db.records import AuditEntry
 from db.store import Store
 
 log = logging.getLogger(__name__)
-
-MESSAGE_LIMIT = 2000
 
 
 class AuditPoster:
@@ -30,7 +29,7 @@ class AuditPoster:
         line = render.audit_line(entry)
         channel = self.client.get_partial_messageable(settings.log_channel_id, guild_id=entry.guild_id)
         try:
-            await channel.send(line[:MESSAGE_LIMIT], allowed_mentions=discord.AllowedMentions.none())
+            await channel.send(fit_content(line), allowed_mentions=discord.AllowedMentions.none())
         except discord.HTTPException as exc:
             if exc.status >= 500 or exc.status == 429:
                 return False

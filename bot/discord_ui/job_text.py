@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import discord
 
+from bot.discord_ui.limits import fit_embed, fit_lines
 from bot.discord_ui.render import (
     STAGE_LINES,
     credits_text,
@@ -47,7 +48,7 @@ def job_line(job: JobRecord) -> str:
 def job_list_text(jobs: list[JobRecord], whose: str, filtered: bool) -> str:
     if not jobs:
         return f"{whose} job list is empty{' for that status' if filtered else ''}. Start one with /motion."
-    return f"**{whose} recent jobs**\n" + "\n".join(job_line(job) for job in jobs)
+    return fit_lines(f"**{whose} recent jobs**", [job_line(job) for job in jobs])
 
 
 def job_choice_label(job: JobRecord) -> str:
@@ -59,14 +60,14 @@ def job_details(job: JobRecord) -> discord.Embed:
     embed.add_field(name="Status", value=status_word(job), inline=True)
     embed.add_field(name="Requested by", value=user_mention(job.user_id), inline=True)
     if job.status is JobState.FAILED:
-        embed.add_field(name="Why it failed", value=failure_sentence(job)[:1000], inline=False)
+        embed.add_field(name="Why it failed", value=failure_sentence(job), inline=False)
     if job.delivered_at is not None:
         if job.delivered_message_id is None:
             delivered = "not posted: I could not post it anywhere"
         else:
             delivered = f"after {format_duration(job.delivered_at - job.created_at)}"
         embed.add_field(name="Delivered", value=delivered)
-    return embed
+    return fit_embed(embed)
 
 
 def accepted_text(job: JobRecord, limit: AppliedLimit, spent: int, notes: list[str]) -> str:

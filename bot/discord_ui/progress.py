@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 import discord
 
 from bot.discord_ui import render
+from bot.discord_ui.limits import fit_content
 from db.records import JobRecord, JobState
 from db.store import Store
 
@@ -62,7 +63,7 @@ class ProgressBoard:
             # the job may have moved on): always show what the store says now.
             job = await self.store.get_job(job.id) or job
             terminal = job.status in (JobState.DELIVERED, JobState.FAILED)
-            content = render.progress_text(job)
+            content = fit_content(render.progress_text(job))
             try:
                 if not force and self._shown.get(job.id) == content:
                     return
@@ -100,7 +101,7 @@ class ProgressBoard:
         channel = self.client.get_partial_messageable(job.channel_id, guild_id=job.guild_id)
         try:
             await channel.get_partial_message(current.progress_message_id).edit(
-                content=render.progress_done_text(job), allowed_mentions=NO_MENTIONS
+                content=fit_content(render.progress_done_text(job)), allowed_mentions=NO_MENTIONS
             )
         except discord.HTTPException as exc:
             self.on_error(exc)  # the video is posted; a stale progress line is not worth failing for

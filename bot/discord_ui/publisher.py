@@ -21,6 +21,7 @@ import discord
 
 from bot.discord_ui import render
 from bot.discord_ui.audit_poster import AuditPoster
+from bot.discord_ui.limits import fit_content
 from bot.discord_ui.posting import (
     DEFAULT_UPLOAD_LIMIT,
     FOUND_NOTE,
@@ -34,6 +35,7 @@ from bot.discord_ui.posting import (
 )
 from bot.discord_ui.progress import ProgressBoard
 from bot.discord_ui.routes import Route, RouteFacts, plan_routes
+from bot.downloads import Downloader, DownloadLimits
 from bot.jobs.hosting import JobHosting
 from bot.jobs.inputs import InputStore
 from bot.jobs.publisher import DeliveryResult
@@ -70,22 +72,24 @@ class DiscordPublisher:
         metrics: Metrics,
         media_dir: Path,
         *,
+        downloader: Downloader,
+        result_limits: DownloadLimits,
         public_base_url: str | None = None,
         clock: Callable[[], float] = time.time,
         fit_video: FitVideo | None = None,
+        rest_only: bool = False,
     ) -> None:
         self.client = client
+        # A worker process talks to Discord by REST alone: no gateway, so no cached view of servers.
+        self.rest_only = rest_only
         self.store = store
         self.metrics = metrics
         self.clock = clock
         hosting = JobHosting(store, InputStore(media_dir), public_base_url, clock)
-        self.results = ResultFiles(media_dir, hosting, fit_video=fit_video)
+        self.results = ResultFiles(media_dir, hosting, downloader, result_limits, fit_video=fit_video)
         self.board = ProgressBoard(client, store, self._count)
         self.poster = Poster(client, self.results, self._count)
         self.audit_poster = AuditPoster(client, store)
-
-    async def close(self) -> None:
-        await self.results.close()
 
     def _count(self, exc: discord.HTTPException) -> None:
         self.metrics.discord_errors.labels(status=str(exc.status)).inc()
@@ -103,7 +107,7 @@ class DiscordPublisher:
         await self.progress(job, force=True)
         current = await self.store.get_job(job.id) or job
         channel = self.poster.channel(job)
-        text, mentions = render.failed_text(current), mention_requester(job)
+        text, mentions = fit_content(render.failed_text(current)), mention_requester(job)
         try:
             if current.progress_message_id is None:
                 await channel.send(text, allowed_mentions=mentions)
@@ -121,7 +125,7 @@ class DiscordPublisher:
                 return
         try:  # the channel is gone or closed to the bot: a DM, when the member accepts them
             user = await self.client.fetch_user(job.user_id)
-            await user.send(render.failed_dm_text(current))
+            await user.send(fit_content(render.failed_dm_text(current)))
         except discord.HTTPException as exc:
             self._count(exc)
 
@@ -140,7 +144,12 @@ class DiscordPublisher:
         if job.guild_id is None:
             return DEFAULT_UPLOAD_LIMIT
         guild = self.client.get_guild(job.guild_id)
-        if guild is None and not self.client.is_ready():
+        if guild is None and self.rest_only:
+            try:
+                guild = await self.client.fetch_guild(job.guild_id, with_counts=False)
+            except discord.HTTPException as exc:
+                self._count(exc)
+        elif guild is None and not self.client.is_ready():
             # Deliveries resumed at start-up run before the gateway has told us about the server.
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self.client.wait_until_ready(), READY_WAIT)
@@ -167,7 +176,8 @@ class DiscordPublisher:
         """The job's video ready to upload under `limit` (a file, removed afterwards), or, when it
         cannot be made to fit, a sentence with a link to the bot's own copy. For /job's re-post.
 
-        Raises DeliveryRetry when the provider no longer serves the result.
+        Raises DeliveryRetry when the provider no longer serves the result, ResultRefused when its link
+        may never be fetched.
         """
         path = await self.results.download(job)
         try:

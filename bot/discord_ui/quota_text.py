@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from bot.discord_ui.limits import NAME_SHOWN, REASON_SHOWN, listed, quote
 from bot.discord_ui.render import (
     PERIOD_EACH,
     PERIOD_NOW,
@@ -61,16 +62,16 @@ def _balance_lines(status: QuotaStatus, title: str, yours: bool) -> list[str]:
 def quota_text(status: QuotaStatus, *, channel_id: int, name: str | None) -> str:
     """The /quota answer. `name` is None for the member themselves, else whose credits these are."""
     yours = name is None
-    title = "**Your credits**" if yours else f"**{name}'s credits**"
+    title = "**Your credits**" if yours else f"**{quote(name or '', NAME_SHOWN)}'s credits**"
     lines = _balance_lines(status, title, yours)
     lines.append(f"Videos in progress: {status.in_flight} of {status.max_in_flight} at a time.")
     settings = status.settings
     if settings is not None:
         if settings.paused:
-            reason = f" ({settings.pause_reason})" if settings.pause_reason else ""
+            reason = f" ({quote(settings.pause_reason, REASON_SHOWN)})" if settings.pause_reason else ""
             lines.append(f"⏸️ Video generation is paused on this server right now{reason}.")
         if settings.allowed_channels and channel_id not in settings.allowed_channels:
-            channels = ", ".join(channel_mention(c) for c in sorted(settings.allowed_channels))
+            channels = listed([channel_mention(c) for c in sorted(settings.allowed_channels)])
             lines.append(f"Videos can't be made in this channel; use {channels}.")
     lines.append("**What credits buy**")
     lines.extend(f"• {line}" for line in [*price_list(status.costs), *surcharge_lines(status.costs)])

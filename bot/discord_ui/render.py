@@ -9,6 +9,7 @@ import discord
 from discord.utils import format_dt
 
 from bot.custom_ids import button_id
+from bot.discord_ui import limits
 from bot.discord_ui.capability_text import problem_text
 from bot.discord_ui.reference_text import reference_refusal_text
 from bot.jobs.audit import AuditAction, FactValue, decode_facts
@@ -59,6 +60,8 @@ FAILURE_TEXT = {
     "rate_limited": "The video provider is too busy right now: {message}",
     "transient": "The video provider did not answer properly: {message}",
     "failed": "The generation failed: {message}",
+    "unsafe_result": "The provider returned a result link the bot will not fetch (it points inside the "
+    "server's network), so the video can't be posted.",
 }
 
 
@@ -136,7 +139,8 @@ def kind_title(kind: str) -> str:
 
 def failure_sentence(job: JobRecord) -> str:
     template = FAILURE_TEXT.get(job.error_category or "failed", FAILURE_TEXT["failed"])
-    text = template.format(message=(job.error_message or "no reason given").rstrip("."))
+    message = limits.quote(job.error_message or "no reason given", limits.PROVIDER_MESSAGE_SHOWN)
+    text = template.format(message=message.rstrip("."))
     refund = f" Your {credits_text(job.credits)} came back." if job.credits else ""
     return f"{text.rstrip('.')}.{refund}"
 
@@ -178,7 +182,7 @@ def result_embed(job: JobRecord) -> discord.Embed:
     p = job.params
     embed = discord.Embed(title=kind_title(job.kind), colour=discord.Colour.blurple())
     if p.get("prompt"):
-        embed.description = str(p["prompt"])[:1000]
+        embed.description = limits.clip(str(p["prompt"]), limits.PROMPT_SHOWN)
     for key, label in _EMBED_FIELDS:
         if p.get(key) not in (None, ""):
             embed.add_field(name=label, value=str(p[key]), inline=True)
@@ -192,7 +196,7 @@ def result_embed(job: JobRecord) -> discord.Embed:
     if timing:
         embed.add_field(name="Timing", value=", ".join(timing), inline=False)
     embed.set_footer(text=f"Job {job.id} · {credits_text(job.credits)}")
-    return embed
+    return limits.fit_embed(embed)
 
 
 def is_result_embed_of(footer: str | None, job_id: str) -> bool:
@@ -226,17 +230,17 @@ def refusal_text(refusal: JobRefused) -> str:
     """One sentence for each reason a job may not start: the rule, and what to do about it."""
     match refusal:
         case ServerPaused(reason=reason):
-            why = f" ({reason})" if reason else ""
+            why = f" ({limits.quote(reason, limits.REASON_SHOWN)})" if reason else ""
             return (
                 f"Video generation is paused on this server{why}. Try again once a moderator resumes it "
                 "with /kling-admin resume; nothing was charged."
             )
         case ChannelNotAllowed(allowed_channel_ids=allowed):
-            channels = ", ".join(channel_mention(c) for c in sorted(allowed))
+            channels = limits.listed([channel_mention(c) for c in sorted(allowed)])
             return f"Videos can't be made in this channel. Try one of these: {channels}."
         case BlockedTerm(term=term):
             return (
-                f'Your prompt contains a term this server does not allow ("{term}"). '
+                f'Your prompt contains a term this server does not allow ("{limits.quote(term)}"). '
                 "Rephrase it and try again; nothing was charged."
             )
         case KindNotOffered(provider=provider, kind=kind):
@@ -382,7 +386,8 @@ def audit_detail(action: str, job_id: str | None, facts: dict[str, FactValue]) -
             return f"{_job_subject(job_id, facts)} · charged {facts.get('credits')}"
         case AuditAction.JOB_FAILED:
             return (
-                f"{_job_subject(job_id, facts)} · {facts.get('category')}: {facts.get('message')} "
+                f"{_job_subject(job_id, facts)} · {facts.get('category')}: "
+                f"{limits.quote(str(facts.get('message')), limits.PROVIDER_MESSAGE_SHOWN)} "
                 f"· refunded {facts.get('credits')}"
             )
         case AuditAction.VIDEO_DELETED:
@@ -390,9 +395,9 @@ def audit_detail(action: str, job_id: str | None, facts: dict[str, FactValue]) -
         case AuditAction.CHANNEL_ALLOWED | AuditAction.CHANNEL_DENIED:
             return channel_mention(int(facts.get("channel_id") or 0))
         case AuditAction.BLOCKLIST_ADD | AuditAction.BLOCKLIST_REMOVE:
-            return f"||{facts.get('term')}||"
+            return f"||{limits.quote(str(facts.get('term')))}||"
         case AuditAction.PAUSED:
-            return str(facts.get("reason") or "no reason given")
+            return limits.quote(str(facts.get("reason") or "no reason given"), limits.REASON_SHOWN)
         case AuditAction.RESUMED:
             return "new videos allowed again"
         case AuditAction.LOG_CHANNEL:
@@ -407,4 +412,4 @@ def audit_line(entry: AuditEntry) -> str:
     """One log-channel line: when, what, who, and the details."""
     actor = user_mention(entry.actor_id) if entry.actor_id else "the bot"
     detail = audit_detail(entry.action, entry.job_id, decode_facts(entry.detail))
-    return f"{timestamp(entry.created_at, 'f')} **{entry.action}** · {actor} · {detail}"
+    return limits.fit_content(f"{timestamp(entry.created_at, 'f')} **{entry.action}** · {actor} · {detail}")

@@ -11,6 +11,7 @@ from typing import Any
 
 from bot.jobs.inbox import InboxWriter
 from bot.jobs.loops import job_log_fields
+from bot.json_input import read_json
 from bot.models import TaskUpdate
 from bot.providers.base import ProviderClient
 from db.records import JobRecord, JobState
@@ -19,7 +20,8 @@ from db.store import Store
 log = logging.getLogger(__name__)
 
 ApplyUpdate = Callable[[JobRecord, TaskUpdate], Awaitable[bool]]
-_UNREADABLE = (ValueError, KeyError, TypeError, AttributeError)
+# A report the provider's parser cannot read; RecursionError too, should a parser recurse on a body.
+_UNREADABLE = (ValueError, KeyError, TypeError, AttributeError, RecursionError)
 
 
 class CallbackOutcome(StrEnum):
@@ -118,7 +120,7 @@ class CallbackInbox:
             return
         with job_log_fields(job):
             try:
-                update = self.provider.parse_callback(json.loads(body))
+                update = self.provider.parse_callback(read_json(body))
             except _UNREADABLE:
                 return
             log.info("job %s: callback reports %s", job.id, update.status.value)

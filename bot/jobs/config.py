@@ -29,3 +29,6 @@ class EngineConfig:
     inbox_retry: float = 5.0  # seconds before a callback whose processing failed is tried again
     audit_retry: float = 30.0  # seconds before audit lines Discord did not take are posted again
     housekeeping_interval: float = 3600.0  # removing expired hosted videos
+    # False in a process without the worker role: it accepts jobs and callbacks into the store, and
+    # the worker processes (woken through the store's notifications) submit, poll and deliver them.
+    background_work: bool = True

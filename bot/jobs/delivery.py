@@ -12,7 +12,7 @@ from tenacity import RetryCallState
 
 from bot.jobs.ids import new_token
 from bot.jobs.loops import job_log_fields
-from bot.jobs.publisher import DeliveryResult, DeliveryRetry
+from bot.jobs.publisher import DeliveryResult, DeliveryRetry, ResultRefused
 from bot.jobs.transitions import Transitions
 from bot.retry import RetryPolicy, retrying
 from db.records import JobRecord
@@ -45,8 +45,9 @@ class Deliveries:
 
     async def _deliver_with_retries(self, job_id: str) -> None:
         job: JobRecord | None = None
-        # DeliveryRetry is a passing problem; anything else is unexpected (a Discord refusal nobody
-        # planned for, a bug): logged loudly, but retried all the same.
+        # DeliveryRetry is a passing problem; ResultRefused is permanent (the job fails, refunded);
+        # anything else is unexpected (a Discord refusal nobody planned for, a bug): logged loudly, but
+        # retried all the same.
         try:
             async for attempt in retrying(
                 self.policy, retry_on=_any_error, before_sleep=partial(_log_retry, job_id)
@@ -57,6 +58,10 @@ class Deliveries:
                         return  # delivered already, or not finished
                     await self.transitions.publish_progress(job)
                     result = await self.publisher.deliver(job)
+        except ResultRefused as refused:
+            if job is not None:
+                await self.transitions.refuse_result(job, refused.reason)
+            return
         except Exception as problem:
             _log_problem(job_id, problem, "giving up")
             await self._give_up(job_id)
@@ -96,7 +101,7 @@ class Deliveries:
 
 
 def _any_error(error: BaseException) -> bool:
-    return isinstance(error, Exception)
+    return isinstance(error, Exception) and not isinstance(error, ResultRefused)
 
 
 def _log_problem(job_id: str, problem: BaseException | None, then: str) -> None:

@@ -32,11 +32,9 @@ class Requester:
     channel_id: int
     parent_channel_id: int | None = None  # the channel a thread belongs to
     role_ids: tuple[int, ...] = ()
-    is_moderator: bool = False
     interaction_token: str | None = None
     interaction_expires_at: float | None = None
     application_id: int | None = None
-    attachment_size_limit: int | None = None
 
     def __repr__(self) -> str:
         return f"Requester(user={self.user_id}, guild={self.guild_id}, channel={self.channel_id})"

@@ -34,6 +34,7 @@ from bot.jobs.transitions import Transitions
 from bot.metrics import Metrics
 from bot.models import TaskUpdate
 from bot.providers.base import ProviderClient
+from db.notify import LOOK_AGAIN, Channel, Subscription
 from db.records import JobRecord, JobState
 from db.store import Store
 
@@ -73,6 +74,7 @@ class JobEngine:
         self.changed = self.transitions.changed
         self.recovered = asyncio.Event()  # set once start-up recovery has scheduled every job
         self._workers: list[asyncio.Task[None]] = []
+        self._subscriptions: list[Subscription] = []
         self._tasks = self.background.tasks  # per-job work (submissions, deliveries)
 
     def _build_rooms(self) -> None:
@@ -141,11 +143,36 @@ class JobEngine:
     # ---- lifecycle -------------------------------------------------------------------------
 
     async def start(self) -> None:
+        await self._follow_the_store()
         self._workers = [asyncio.create_task(loop.run(), name=loop.name) for loop in self._loops]
         await self.recover()
 
+    async def _follow_the_store(self) -> None:
+        """Work written by any process sharing the store (a listener's callback, a gateway's job, an
+        audit line) wakes this one at once, not at its next due time."""
+        notifier = self.store.notifier
+        self._subscriptions = [
+            await notifier.listen(Channel.CALLBACK_ARRIVED, lambda _: self._inbox_loop.wake()),
+            await notifier.listen(Channel.AUDIT_ADDED, lambda _: self._audit_loop.wake()),
+            await notifier.listen(Channel.JOB_ACCEPTED, self._job_accepted),
+        ]
+
+    def _job_accepted(self, job_id: str) -> None:
+        # The submitter skips a job it is already submitting or that is no longer pending.
+        if job_id == LOOK_AGAIN:
+            self.background.spawn(self._submit_pending(), "submit-pending")
+        else:
+            self._start_submission(job_id)
+        self._timeout_loop.wake()
+
+    async def _submit_pending(self) -> None:
+        for job in await self.store.jobs_in_states([JobState.PENDING]):
+            self._start_submission(job.id)
+
     async def stop(self, grace: float = 5.0) -> None:
         """Stop background loops, give in-flight submissions and deliveries a moment to finish."""
+        for subscription in self._subscriptions:
+            subscription.cancel()
         for worker in self._workers:
             worker.cancel()
         await asyncio.gather(*self._workers, return_exceptions=True)
@@ -182,10 +209,12 @@ class JobEngine:
         self._inbox_loop.wake()
 
     def _start_submission(self, job_id: str) -> None:
-        self.background.spawn(self.submitter.submit(job_id), f"submit-{job_id}")
+        if self.config.background_work:
+            self.background.spawn(self.submitter.submit(job_id), f"submit-{job_id}")
 
     def _start_delivery(self, job_id: str) -> None:
-        self.background.spawn(self.deliveries.deliver(job_id), f"deliver-{job_id}")
+        if self.config.background_work:
+            self.background.spawn(self.deliveries.deliver(job_id), f"deliver-{job_id}")
 
     # ---- accepting -------------------------------------------------------------------------
 

@@ -24,12 +24,23 @@ class DeliveryRetry(Exception):
     """Delivery hit a passing problem (Discord 5xx, a download hiccup): try again later."""
 
 
+class ResultRefused(Exception):
+    """The result link breaks the bot's URL policy (a link-local address, another scheme, a name that
+    resolves inside the server's network): nothing was fetched, and retrying cannot help, so the job
+    fails and is refunded. `reason` is the policy's typed reason (a metric label, never the URL)."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(f"result link refused ({reason})")
+        self.reason = reason
+
+
 class JobPublisher(Protocol):
     async def progress(self, job: JobRecord) -> None:
         """Show the job's current stage in its progress message (throttled by the implementation)."""
 
     async def deliver(self, job: JobRecord) -> DeliveryResult:
-        """Post the finished video. Raises DeliveryRetry on passing failures."""
+        """Post the finished video. Raises DeliveryRetry on passing failures, ResultRefused when the
+        result link may never be fetched."""
 
     async def failed(self, job: JobRecord) -> None:
         """Tell the member the job failed, why, and that the credits came back."""

@@ -10,6 +10,9 @@ import asyncio
 import logging
 from collections.abc import Callable
 
+from yarl import URL
+
+from bot.downloads import ForbiddenUrl, UrlPolicy
 from bot.jobs.audit import AuditAction, AuditRecord, AuditTrail, job_facts
 from bot.jobs.loops import job_log_fields
 from bot.jobs.publisher import JobPublisher
@@ -31,6 +34,7 @@ class Transitions:
         audit: AuditTrail,
         clock: Callable[[], float],
         succeeded: Callable[[str], None],
+        url_policy: UrlPolicy | None = None,
     ) -> None:
         self.store = store
         self.publisher = publisher
@@ -39,6 +43,7 @@ class Transitions:
         self.clock = clock
         self.succeeded = succeeded  # starts the delivery of a job that just succeeded
         self.changed = asyncio.Condition()
+        self.url_policy = url_policy or UrlPolicy()  # which result links the bot will ever fetch
 
     async def notify(self) -> None:
         async with self.changed:
@@ -48,6 +53,9 @@ class Transitions:
         """Apply a report from a callback or a poll; True when it finished the job successfully."""
         with job_log_fields(job):
             if update.status is TaskStatus.SUCCEEDED and update.video_url:
+                refused = self._refused(update.video_url)
+                if refused is not None:  # fail now, before "uploading": the link is never fetched
+                    return await self.fail(job, *refused_result(refused), update.raw_status)
                 return await self._succeed(job, update, update.video_url)
             if update.status is TaskStatus.FAILED:
                 category = update.error_category or ErrorCategory.FAILED
@@ -85,20 +93,50 @@ class Transitions:
             await self.notify()
         return changed
 
+    def _refused(self, url: str) -> str | None:
+        """Why the URL's text breaks the policy, or None (a name is checked again once resolved)."""
+        try:
+            self.url_policy.check_url(URL(url))
+        except ForbiddenUrl as forbidden:
+            return forbidden.reason.value
+        except ValueError:
+            return None  # not a URL at all: the download fails, as any broken link does
+        return None
+
+    async def refuse_result(self, job: JobRecord, reason: str) -> bool:
+        """A finished job whose result link may never be fetched: failed, its charge refunded, the member
+        told; False when it had ended already."""
+        category, message = refused_result(reason)
+        if not await self.store.mark_undeliverable(
+            job.id, category=category.value, message=message, now=self.clock()
+        ):
+            return False
+        await self._failed(job, category, message)
+        return True
+
     async def fail(
         self, job: JobRecord, category: ErrorCategory, message: str, provider_status: str | None
     ) -> bool:
         """End the job (credits refunded) and tell the member; False when it had ended already."""
-        now = self.clock()
         changed = await self.store.mark_failed(
-            job.id, category=category.value, message=message, provider_status=provider_status, now=now
+            job.id,
+            category=category.value,
+            message=message,
+            provider_status=provider_status,
+            now=self.clock(),
         )
-        if not changed:
-            return False
+        if changed:
+            await self._failed(job, category, message)
+        return changed
+
+    async def _failed(self, job: JobRecord, category: ErrorCategory, message: str) -> None:
+        """After a failure is stored: waiters, metrics, the log, the audit trail and the member."""
         await self.notify()
         self.metrics.jobs.labels(kind=job.kind, outcome="failed").inc()
         if category is ErrorCategory.AUTH:
             log.error("the provider refused the bot's credentials: %s", message)
+        elif category is ErrorCategory.UNSAFE_RESULT:
+            log.warning("job %s failed: the provider's result link was refused: %s", job.id, message)
         else:
             log.info("job %s failed: %s: %s", job.id, category.value, message)
         facts = job_facts(job, category=category.value, message=message)
@@ -109,7 +147,6 @@ class Transitions:
                 await self.publisher.failed(failed)
             except Exception:
                 log.exception("could not tell the member that job %s failed", job.id)
-        return True
 
     async def fail_timed_out(self, job_timeout: float) -> int:
         """Fail every job the provider has not finished within `job_timeout` seconds of being accepted."""
@@ -132,3 +169,8 @@ class Transitions:
         job = await self.store.get_job(job_id)
         if job is not None:
             await self.publish_progress(job)
+
+
+def refused_result(reason: str) -> tuple[ErrorCategory, str]:
+    """The failure recorded for a result link the URL policy refuses (`reason`: a ForbiddenReason)."""
+    return ErrorCategory.UNSAFE_RESULT, f"The result link was refused ({reason}); it was never fetched."

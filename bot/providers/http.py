@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import re
 from collections.abc import Awaitable, Callable, Collection, Iterable, Mapping
@@ -13,6 +12,7 @@ from typing import Any
 import aiohttp
 from tenacity import RetryCallState
 
+from bot.json_input import UnreadableJson, read_json
 from bot.models import ErrorCategory
 from bot.providers.base import ProviderError
 from bot.providers.config import HttpConfig
@@ -184,10 +184,10 @@ class ProviderHttp:
                 f"Could not reach the video provider ({type(exc).__name__}).",
             ) from None
         text = raw.decode("utf-8", errors="replace")
-        try:
-            body: Any = json.loads(text) if text else None
-            is_json = text != ""
-        except ValueError:
+        try:  # a hostile or broken answer (too deep, NaN, not JSON) reads as text: the family's error
+            body: Any = read_json(raw) if raw else None
+            is_json = raw != b""
+        except UnreadableJson:
             body, is_json = text, False
         return HttpResponse(status, response_headers, body, is_json)
 

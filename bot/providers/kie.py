@@ -12,7 +12,6 @@ import base64
 import hashlib
 import hmac
 import io
-import json
 import logging
 import mimetypes
 import re
@@ -24,6 +23,7 @@ from typing import Any, ClassVar
 
 import aiohttp
 
+from bot.json_input import read_json
 from bot.models import (
     ErrorCategory,
     GenerationRequest,
@@ -389,7 +389,7 @@ def _error(category: ErrorCategory, message: str | None, response: HttpResponse,
 def _as_mapping(body: Any) -> Mapping[str, Any] | None:
     if isinstance(body, bytes | bytearray | str):
         try:
-            body = json.loads(body)
+            body = read_json(body)
         except ValueError:
             return None
     return body if isinstance(body, Mapping) else None
@@ -437,7 +437,7 @@ def _task_id(data: Mapping[str, Any]) -> str | None:
 def _result_url(result_json: Any) -> str:
     """§4.2: resultJson is a JSON *string* {"resultUrls": [...]}; a decoded object is accepted too."""
     if isinstance(result_json, str):
-        result_json = json.loads(result_json)  # ValueError on garbage
+        result_json = read_json(result_json)  # UnreadableJson (a ValueError) on garbage
     urls = result_json.get("resultUrls") if isinstance(result_json, Mapping) else None
     if isinstance(urls, list):
         for url in urls:

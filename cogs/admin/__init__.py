@@ -14,6 +14,7 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.discord_ui import admin_text, usage_report
+from bot.discord_ui.limits import fit_content
 from bot.discord_ui.render import channel_mention
 from bot.errors import UserFacingError
 from bot.jobs.quota import Period
@@ -119,7 +120,7 @@ class AdminCog(
         heading = usage_report.usage_heading(chosen, report, user.mention if user is not None else None)
         names = member_names(interaction, {row.user_id for row in report.rows}, user)
         await interaction.followup.send(
-            usage_report.usage_summary(report.rows, heading, filename),
+            fit_content(usage_report.usage_summary(report.rows, heading, filename)),
             file=discord.File(io.BytesIO(usage_report.usage_csv(report.rows, names)), filename=filename),
             ephemeral=True,
             allowed_mentions=discord.AllowedMentions.none(),

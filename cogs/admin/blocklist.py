@@ -5,6 +5,7 @@ from __future__ import annotations
 import discord
 from discord import app_commands
 
+from bot.discord_ui.limits import fit_choices
 from bot.errors import UserFacingError
 from bot.jobs.policy import normalise_term
 from cogs.admin.checks import ModeratorGroup, guild_of, list_or_file, reply
@@ -62,9 +63,9 @@ class BlocklistCommands(
             return []
         settings = await services(interaction).admin.settings(interaction.guild_id)
         needle = normalise_term(current)
-        return [
-            app_commands.Choice(name=term[:100], value=term) for term in settings.blocklist if needle in term
-        ][:25]
+        return fit_choices(
+            app_commands.Choice(name=term, value=term) for term in settings.blocklist if needle in term
+        )
 
     @app_commands.command(name="list", description="The words and phrases prompts may not contain")
     async def list_terms(self, interaction: discord.Interaction) -> None:

@@ -8,6 +8,7 @@ from typing import Any
 import discord
 from discord import app_commands
 
+from bot.discord_ui.limits import fit_content
 from bot.discord_ui.render import channel_mention
 from bot.errors import Refusal, UserFacingError
 from cogs.common import require_moderator
@@ -99,7 +100,7 @@ def list_or_file(title: str, lines: list[str], filename: str) -> tuple[str, disc
 
 async def reply(interaction: discord.Interaction, text: str, file: discord.File | None = None) -> None:
     await interaction.response.send_message(
-        text,
+        fit_content(text),
         ephemeral=True,
         file=file if file is not None else discord.utils.MISSING,
         allowed_mentions=discord.AllowedMentions.none(),

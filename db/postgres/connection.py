@@ -16,6 +16,8 @@ from typing import Any
 
 import asyncpg  # type: ignore[import-untyped]
 
+from db.notify import Channel
+from db.postgres.notify import PostgresNotifier
 from db.sql.session import Database, Row, Session
 
 # A string literal (kept as it is) or a `?` placeholder (numbered).
@@ -59,6 +61,10 @@ class PostgresSession(Session):
     async def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
         await self._connection.executemany(numbered_placeholders(sql), rows)
 
+    async def notify(self, channel: Channel, payload: str = "") -> None:
+        # NOTIFY inside a transaction is delivered when it commits, and never if it rolls back.
+        await self._connection.execute("SELECT pg_notify($1, $2)", channel.value, payload)
+
     async def lock_member(self, guild_id: int | None, user_id: int) -> None:
         await self._lock(advisory_key(f"klingbot:member:{guild_id}:{user_id}"))
 
@@ -80,6 +86,7 @@ class PostgresDatabase(Database):
         self._min_size = min_size
         self._max_size = max_size
         self._pool: Any = None
+        self.notifier = PostgresNotifier(dsn)
 
     def __repr__(self) -> str:  # the DSN may carry a password
         return f"PostgresDatabase(pool={self._min_size}..{self._max_size})"
@@ -88,6 +95,7 @@ class PostgresDatabase(Database):
         self._pool = await asyncpg.create_pool(self._dsn, min_size=self._min_size, max_size=self._max_size)
 
     async def close(self) -> None:
+        await self.notifier.close()
         if self._pool is not None:
             await self._pool.close()
             self._pool = None

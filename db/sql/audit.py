@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from db.notify import Channel
 from db.records import AuditEntry
 from db.sql.session import Database
 
@@ -24,6 +25,7 @@ class AuditSql:
                 " VALUES (?, ?, ?, ?, ?, ?) RETURNING id",
                 (guild_id, actor_id, action, detail, job_id, now),
             )
+            await session.notify(Channel.AUDIT_ADDED)
         return int(entry_id)
 
     async def unposted_audit(self, limit: int = 50) -> list[AuditEntry]:

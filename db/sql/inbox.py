@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from db.notify import Channel
 from db.records import InboxItem
 from db.sql.session import Database
 
@@ -22,6 +23,7 @@ class InboxSql:
                 "UPDATE jobs SET callback_count = callback_count + 1 WHERE id = ?",
                 [(job_id,) for job_id, _ in items],
             )
+            await session.notify(Channel.CALLBACK_ARRIVED)
 
     async def pending_callbacks(self, limit: int = 100) -> list[InboxItem]:
         rows = await self._db.fetchall(

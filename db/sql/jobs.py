@@ -6,6 +6,7 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
+from db.notify import Channel
 from db.records import JobRecord, JobState, NewJob, QuotaCheck, Reservation, Settlement
 from db.sql.ledger import spent_since
 from db.sql.session import Database, Session, placeholders
@@ -89,6 +90,7 @@ class JobsSql:
                     job.created_at,
                 ),
             )
+            await session.notify(Channel.JOB_ACCEPTED, job.id)
         return Reservation(True, spent=spent + job.credits, in_flight=in_flight + 1)
 
     async def _jobs(self, where: str, params: Sequence[Any]) -> list[JobRecord]:

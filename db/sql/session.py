@@ -11,6 +11,8 @@ from collections.abc import Sequence
 from contextlib import AbstractAsyncContextManager
 from typing import Any
 
+from db.notify import Channel, Notifier
+
 Row = dict[str, Any]
 
 
@@ -39,6 +41,10 @@ class Session(ABC):
     async def lock_migrations(self) -> None:
         """Hold, until the transaction ends, the lock that lets only one process migrate at a time."""
 
+    @abstractmethod
+    async def notify(self, channel: Channel, payload: str = "") -> None:
+        """Wake listeners on `channel`: at COMMIT inside a transaction (never after a rollback), else now."""
+
     async def fetchone(self, sql: str, params: Sequence[Any] = ()) -> Row | None:
         rows = await self.fetchall(sql, params)
         return rows[0] if rows else None
@@ -53,6 +59,7 @@ class Database(ABC):
     """A backend's connections: reads in `session()`, writes in `transaction()` (committed on exit)."""
 
     dialect: str
+    notifier: Notifier  # where this database's notifications are listened to
 
     @abstractmethod
     async def open(self) -> None: ...

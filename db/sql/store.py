@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from db.notify import Channel, Notifier
 from db.sql.audit import AuditSql
 from db.sql.guilds import GuildSettingsSql
 from db.sql.inbox import InboxSql
@@ -21,3 +22,12 @@ class SqlStore(SchemaSql, JobsSql, TransitionsSql, InboxSql, GuildSettingsSql, L
     @property
     def database(self) -> Database:
         return self._db
+
+    @property
+    def notifier(self) -> Notifier:
+        return self._db.notifier
+
+    async def notify(self, channel: Channel, payload: str = "") -> None:
+        """Wake listeners on `channel` now (writes that must wake others notify in their transaction)."""
+        async with self._db.session() as session:
+            await session.notify(channel, payload)

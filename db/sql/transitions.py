@@ -49,14 +49,20 @@ class TransitionsSql:
         )
 
     async def _finish(
-        self, job_id: str, assignments: str, values: tuple[Any, ...], settlement: Settlement, now: float
+        self,
+        job_id: str,
+        assignments: str,
+        values: tuple[Any, ...],
+        settlement: Settlement,
+        now: float,
+        from_states: tuple[str, ...] = LIVE,
     ) -> bool:
-        """Leave a live state once, settling the reservation in the same transaction."""
+        """Leave a live state (or `from_states`) once, settling the credits in the same transaction."""
         async with self._db.transaction() as session:
             changed = await session.execute(
                 f"UPDATE jobs SET {assignments}, settlement = ?, finished_at = ?, next_poll_at = NULL,"
-                f" updated_at = ? WHERE id = ? AND {_WHILE_LIVE}",
-                (*values, settlement.value, now, now, job_id, *LIVE),
+                f" updated_at = ? WHERE id = ? AND status IN ({placeholders(len(from_states))})",
+                (*values, settlement.value, now, now, job_id, *from_states),
             )
             if changed != 1:
                 return False
@@ -97,6 +103,18 @@ class TransitionsSql:
             (JobState.FAILED.value, category, message, provider_status),
             Settlement.REFUNDED,
             now,
+        )
+
+    async def mark_undeliverable(self, job_id: str, *, category: str, message: str, now: float) -> bool:
+        """A finished job whose video can never be delivered (its result link is refused): "failed",
+        the charge refunded in the same transaction. Only from "succeeded", so it happens once."""
+        return await self._finish(
+            job_id,
+            "status = ?, error_category = ?, error_message = ?, progress_stage = 'failed'",
+            (JobState.FAILED.value, category, message),
+            Settlement.REFUNDED,
+            now,
+            from_states=(JobState.SUCCEEDED.value,),
         )
 
     async def begin_delivery(self, job_id: str, nonce: str, now: float) -> JobRecord | None:

@@ -13,12 +13,22 @@ from typing import Any
 
 import aiosqlite
 
+from db.notify import Channel, LocalNotifier, hub_for
 from db.sql.session import Database, Row, Session
+
+Notification = tuple[Channel, str]
 
 
 class SqliteSession(Session):
-    def __init__(self, connection: aiosqlite.Connection) -> None:
+    def __init__(
+        self,
+        connection: aiosqlite.Connection,
+        notifier: LocalNotifier,
+        held: list[Notification] | None = None,
+    ) -> None:
         self._connection = connection
+        self._notifier = notifier
+        self._held = held  # inside a transaction: published at COMMIT, dropped at ROLLBACK
 
     async def fetchall(self, sql: str, params: Sequence[Any] = ()) -> list[Row]:
         async with self._connection.execute(sql, params) as cursor:
@@ -30,6 +40,12 @@ class SqliteSession(Session):
 
     async def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
         await self._connection.executemany(sql, rows)
+
+    async def notify(self, channel: Channel, payload: str = "") -> None:
+        if self._held is None:
+            self._notifier.publish(channel, payload)
+        else:
+            self._held.append((channel, payload))
 
     async def lock_member(self, guild_id: int | None, user_id: int) -> None:
         """Nothing to do: BEGIN IMMEDIATE already serialises every write transaction."""
@@ -48,6 +64,7 @@ class SqliteDatabase(Database):
         self.busy_timeout_ms = busy_timeout_ms
         self._connection: aiosqlite.Connection | None = None
         self._lock = asyncio.Lock()
+        self.notifier: LocalNotifier = LocalNotifier(hub_for(path))
 
     async def open(self) -> None:
         if self.path is not None:
@@ -62,6 +79,7 @@ class SqliteDatabase(Database):
         await self._connection.execute("PRAGMA foreign_keys = ON")
 
     async def close(self) -> None:
+        await self.notifier.close()
         if self._connection is not None:
             await self._connection.close()
             self._connection = None
@@ -75,19 +93,22 @@ class SqliteDatabase(Database):
     @asynccontextmanager
     async def session(self) -> AsyncIterator[Session]:
         async with self._lock:
-            yield SqliteSession(self.connection)
+            yield SqliteSession(self.connection, self.notifier)
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[Session]:
+        held: list[Notification] = []
         async with self._lock:
             await self.connection.execute("BEGIN IMMEDIATE")
             try:
-                yield SqliteSession(self.connection)
+                yield SqliteSession(self.connection, self.notifier, held)
             except BaseException:
                 await self.connection.execute("ROLLBACK")
                 raise
             else:
                 await self.connection.execute("COMMIT")
+        for channel, payload in held:
+            self.notifier.publish(channel, payload)
 
     async def has_table(self, name: str) -> bool:
         row = await self.fetchone(

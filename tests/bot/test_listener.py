@@ -153,6 +153,83 @@ async def test_malformed_callback_is_400(
     await nothing_happened(h, job)
 
 
+DEEP = 100_000
+
+
+def no_error_with_a_traceback(caplog: pytest.LogCaptureFixture) -> None:
+    loud = [r for r in caplog.records if r.levelno >= logging.ERROR or r.exc_info]
+    assert loud == [], [r.getMessage() for r in loud]
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        pytest.param(b"[" * DEEP + b"]" * DEEP, id="100k-nested-arrays"),
+        pytest.param(b'{"a":' * DEEP + b"1" + b"}" * DEEP, id="100k-nested-objects"),
+        pytest.param(b'{"task_id": "x", "data": ' + b"[" * 500 + b"]" * 500 + b"}", id="500-nested"),
+        pytest.param(b'{"task_id": "\xc3\x28"}', id="invalid-utf8"),
+        pytest.param('{"task_id": "x"}'.encode("utf-16"), id="utf16"),
+        pytest.param(b'{"task_id": NaN}', id="nan"),
+        pytest.param(b'{"duration": Infinity}', id="infinity"),
+        pytest.param(b'{"duration": 1e999}', id="float-overflow"),
+        pytest.param(b'{"duration": ' + b"9" * 10_000 + b"}", id="int-past-digit-limit"),
+        pytest.param(b'{"message": "\\ud800"}', id="lone-surrogate"),
+    ],
+)
+async def test_hostile_bodies_are_400_and_never_a_traceback(
+    finished_job: tuple[Harness, JobRecord, dict[str, Any]],
+    caplog: pytest.LogCaptureFixture,
+    raw: bytes,
+) -> None:
+    h, job, body = finished_job
+    with caplog.at_level(logging.DEBUG):
+        status, answer = await post_raw(callback_url(h, job), raw)
+    assert (status, answer) == (400, {"ok": False, "result": "malformed"})
+    await nothing_happened(h, job)
+    no_error_with_a_traceback(caplog)
+    assert (await post_raw(callback_url(h, job), as_json(body)))[0] == 200  # the listener is fine
+    await h.wait_delivered(job.id)
+
+
+async def test_hostile_chunked_body_over_one_mib_is_413_without_a_traceback(
+    finished_job: tuple[Harness, JobRecord, dict[str, Any]], caplog: pytest.LogCaptureFixture
+) -> None:
+    h, job, _ = finished_job
+
+    async def nesting() -> AsyncIterator[bytes]:  # 2 MiB of "[" in chunks, no length announced
+        for _ in range(32):
+            yield b"[" * (64 * 1024)
+
+    with caplog.at_level(logging.DEBUG):
+        assert (await post_raw(callback_url(h, job), nesting()))[0] == 413
+    await nothing_happened(h, job)
+    no_error_with_a_traceback(caplog)
+
+
+async def test_a_body_with_a_byte_order_mark_is_read(
+    finished_job: tuple[Harness, JobRecord, dict[str, Any]],
+) -> None:
+    h, job, body = finished_job
+    assert (await post_raw(callback_url(h, job), b"\xef\xbb\xbf" + as_json(body)))[0] == 200
+    await h.wait_delivered(job.id)
+
+
+async def test_an_unreadable_stored_callback_is_set_aside_quietly(
+    finished_job: tuple[Harness, JobRecord, dict[str, Any]], caplog: pytest.LogCaptureFixture
+) -> None:
+    """Inbox rows are re-read when processed: one too deep to read (written by an older version, or
+    damaged) is marked processed without a traceback, and the good one after it still applies."""
+    h, job, body = finished_job
+    store, engine = h.running.store, h.running.engine
+    deep = "[" * DEEP + "]" * DEEP
+    with caplog.at_level(logging.DEBUG):
+        await store.add_callbacks([(job.id, deep), (job.id, '{"x": NaN}'), (job.id, json.dumps(body))], 0.0)
+        await engine.process_inbox()
+        await h.wait_delivered(job.id)
+    assert await store.pending_callbacks() == []
+    no_error_with_a_traceback(caplog)
+
+
 async def test_callback_for_a_finished_job_is_harmless(
     finished_job: tuple[Harness, JobRecord, dict[str, Any]],
 ) -> None:
@@ -195,7 +272,6 @@ async def run_full_motion_job(h: Harness) -> JobRecord:
     await post_raw(callback_url(h, job, mutated(job.callback_token)), b"{}")  # a refused one, too
     await no_more_work(h)
     return done
-
 
 
 async def test_logs_never_carry_secrets(

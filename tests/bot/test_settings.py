@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -122,3 +123,76 @@ def test_absolute_sqlite_paths() -> None:
     assert make(database_url="sqlite:////var/lib/kb.db").sqlite_path == Path("/var/lib/kb.db")
     assert make(database_url="sqlite://:memory:").sqlite_path is None
     assert make(database_url="postgresql://kb:pw@db:5432/klingbot").sqlite_path is None
+
+
+# ---- roles, shards and the instance id --------------------------------------------------------
+
+
+@pytest.fixture
+def scale_env(monkeypatch: pytest.MonkeyPatch) -> pytest.MonkeyPatch:
+    for name in ("BOT_ROLES", "SHARD_COUNT", "SHARD_IDS", "INSTANCE_ID"):
+        monkeypatch.delenv(name, raising=False)
+    return monkeypatch
+
+
+def test_one_process_does_everything_by_default(scale_env: pytest.MonkeyPatch) -> None:
+    from bot.settings import Role
+
+    settings = make()
+    assert settings.bot_roles == frozenset({Role.GATEWAY, Role.WORKER, Role.LISTENER})
+    assert settings.shard_count is None and settings.shard_ids is None and not settings.sharded
+    assert settings.syncs_commands
+    assert settings.instance_id.endswith(f"-{os.getpid()}")
+
+
+@pytest.mark.parametrize(
+    ("env", "roles", "shards", "syncs"),
+    [
+        ({"BOT_ROLES": "gateway"}, {"gateway"}, None, True),
+        ({"BOT_ROLES": " Worker , listener "}, {"worker", "listener"}, None, False),
+        ({"BOT_ROLES": ""}, {"gateway", "worker", "listener"}, None, True),
+        ({"BOT_ROLES": "gateway", "SHARD_COUNT": "4", "SHARD_IDS": "0-1,3"}, {"gateway"}, (0, 1, 3), True),
+        ({"BOT_ROLES": "gateway", "SHARD_COUNT": "2", "SHARD_IDS": "1"}, {"gateway"}, (1,), False),
+        ({"SHARD_COUNT": "2"}, {"gateway", "worker", "listener"}, None, True),
+    ],
+)
+def test_roles_and_shards_from_the_environment(
+    scale_env: pytest.MonkeyPatch,
+    env: dict[str, str],
+    roles: set[str],
+    shards: tuple[int, ...] | None,
+    syncs: bool,
+) -> None:
+    for name, value in env.items():
+        scale_env.setenv(name, value)
+    settings = make()
+    assert {role.value for role in settings.bot_roles} == roles
+    assert settings.shard_ids == shards
+    assert settings.syncs_commands is syncs
+
+
+@pytest.mark.parametrize(
+    ("env", "sentence"),
+    [
+        ({"BOT_ROLES": "gateway,janitor"}, "BOT_ROLES: BOT_ROLES must list one or more of gateway, worker"),
+        ({"SHARD_IDS": "0,1"}, "SHARD_IDS: SHARD_IDS needs SHARD_COUNT"),
+        ({"SHARD_COUNT": "2", "SHARD_IDS": "2"}, "SHARD_IDS: SHARD_IDS must be below SHARD_COUNT (2)"),
+        ({"SHARD_COUNT": "4", "SHARD_IDS": "3-1"}, "SHARD_IDS: SHARD_IDS must be shard numbers or ranges"),
+        ({"SHARD_COUNT": "0"}, "SHARD_COUNT:"),
+        ({"INSTANCE_ID": "worker 1"}, "INSTANCE_ID: INSTANCE_ID must be 1 to 64 letters"),
+    ],
+)
+def test_scale_settings_are_explained_in_one_sentence(
+    scale_env: pytest.MonkeyPatch, env: dict[str, str], sentence: str
+) -> None:
+    for name, value in env.items():
+        scale_env.setenv(name, value)
+    with pytest.raises(ValidationError) as caught:
+        make()
+    [line] = describe_validation_error(caught.value)
+    assert line.startswith(sentence)
+
+
+def test_an_instance_id_is_kept_as_given(scale_env: pytest.MonkeyPatch) -> None:
+    scale_env.setenv("INSTANCE_ID", "worker-2.eu")
+    assert make().instance_id == "worker-2.eu"

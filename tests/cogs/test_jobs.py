@@ -180,6 +180,30 @@ async def test_job_unknown_id_is_refused_privately(harness: Harness) -> None:
     assert answer.content == "There is no job `nosuch00` on this server. /jobs lists yours."
 
 
+async def test_job_with_the_longest_id_discord_lets_a_member_type_is_answered(harness: Harness) -> None:
+    """Quoting all 4,000 characters made a 4,053-character answer, which Discord refuses."""
+    handle = await harness.slash("job", {"id": "x" * 4000})
+    answer = await private_answer(harness, handle)
+    assert answer.content == f"There is no job `{'x' * 39}…` on this server. /jobs lists yours."
+
+
+async def test_jobs_lists_as_many_as_fit_in_one_message(make_harness: HarnessFactory) -> None:
+    harness = await make_harness()
+    store = harness.running.store
+    for _ in range(15):  # /jobs shows up to 15; with links to their posts they need over 2,000 characters
+        job = await harness.wait_delivered(await text_job(harness, "a red kite"))
+    assert job.delivered_message_id is not None and job.delivered_channel_id is not None
+    every = await store.list_jobs(guild_id=harness.guild.id, user_id=None, limit=100)
+
+    text = await jobs(harness)
+
+    assert len("\n".join(line(harness, j, "✅ Done") for j in every)) > 2000
+    assert len(text) <= 2000
+    shown = text.splitlines()[1:-1]
+    assert shown == [line(harness, j, "✅ Done") for j in every[: len(shown)]]
+    assert text.endswith(f"\n…and {15 - len(shown)} more.")
+
+
 async def test_job_reposts_a_video_the_provider_no_longer_keeps_as_an_explanation(
     make_harness: HarnessFactory,
 ) -> None:

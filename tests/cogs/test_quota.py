@@ -106,6 +106,21 @@ async def test_mentions_pause_and_channel_rules(make_harness: HarnessFactory) ->
     assert "can't be made in this channel" not in (await answer(h, "quota")).content
 
 
+async def test_a_server_with_hundreds_of_allowed_channels_names_a_few(make_harness: HarnessFactory) -> None:
+    h = await start_bot(make_harness)
+    g = h.guild
+    allowed = sorted(h.fake.add_channel(g.id, f"videos-{i}").id for i in range(150))
+    for channel_id in allowed:
+        await h.running.store.allow_channel(g.id, channel_id)
+    named = ", ".join(f"<#{c}>" for c in allowed[:20])
+
+    text = (await answer(h, "quota")).content
+    refused = (await answer(h, "video", {"prompt": "a kite"}, subcommand="text")).content
+
+    assert f"\nVideos can't be made in this channel; use {named} and 130 more.\n" in text
+    assert refused == f"Videos can't be made in this channel. Try one of these: {named} and 130 more."
+
+
 async def test_moderators_can_look_at_a_members_credits(make_harness: HarnessFactory) -> None:
     h = await start_bot(make_harness)
     g = h.guild

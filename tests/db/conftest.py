@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
-import asyncpg  # type: ignore[import-untyped]
 import pytest
 
 from db.sql.store import SqlStore
@@ -17,16 +15,8 @@ from tests.db.servers import make_store
 @pytest.fixture(scope="session")
 def postgres_url() -> Iterator[str]:
     """A database of this test run's own, created on first use and dropped at the end of the run."""
-    url = servers.server_url()
-    try:
-        database_url = asyncio.run(servers.create_database(url))
-    except (OSError, TimeoutError, asyncpg.PostgresError) as error:
-        reason = servers.unreachable_reason(url, error)
-        if servers.postgres_required():
-            pytest.fail(f"{servers.REQUIRE_VARIABLE}=1 but {reason}")
-        pytest.skip(reason)
-    yield database_url
-    asyncio.run(servers.drop_database(url, database_url))
+    with servers.own_database() as url:
+        yield url
 
 
 @pytest.fixture(params=["sqlite", "postgres"])

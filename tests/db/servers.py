@@ -9,12 +9,14 @@ from __future__ import annotations
 import asyncio
 import os
 import secrets
-from collections.abc import Coroutine
+from collections.abc import Coroutine, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg  # type: ignore[import-untyped]
+import pytest
 
 from db import redacted_url
 from db.postgres import PostgresStore
@@ -101,3 +103,21 @@ def make_store(url: str) -> SqlStore:
 
 def run_sync(coroutine: Coroutine[Any, Any, None]) -> None:
     asyncio.run(coroutine)
+
+
+@contextmanager
+def own_database() -> Iterator[str]:
+    """A database of the caller's own, dropped afterwards; skips (or fails, when PostgreSQL is required)
+    when no server answers."""
+    url = server_url()
+    try:
+        database_url = asyncio.run(create_database(url))
+    except (OSError, TimeoutError, asyncpg.PostgresError) as error:
+        reason = unreachable_reason(url, error)
+        if postgres_required():
+            pytest.fail(f"{REQUIRE_VARIABLE}=1 but {reason}")
+        pytest.skip(reason)
+    try:
+        yield database_url
+    finally:
+        asyncio.run(drop_database(url, database_url))

@@ -260,6 +260,20 @@ async def test_malformed_query_bodies(client: GatewayClient, fake: GatewayFake, 
     assert caught.value.category is ErrorCategory.TRANSIENT
 
 
+@pytest.mark.parametrize(
+    "raw",
+    [b"[" * 100_000 + b"]" * 100_000, b'{"code": "success", "data": {"task_id": "7", "progress": NaN}}'],
+    ids=["100k-nested", "nan"],
+)
+async def test_hostile_query_answers_are_transient(
+    client: GatewayClient, fake: GatewayFake, raw: bytes
+) -> None:
+    fake.fail_next("/v1/video/generations/", 200, raw, times=NO_WAIT.retry.attempts)
+    with pytest.raises(ProviderError) as caught:
+        await client.query("7", kind=JobKind.MOTION)
+    assert caught.value.category is ErrorCategory.TRANSIENT
+
+
 # ---- callbacks (from Kling itself) --------------------------------------------------------------
 
 

@@ -62,6 +62,8 @@ class Script:
         status, body, headers = self.answers.pop(0) if self.answers else (200, {"ok": True}, {})
         if isinstance(body, str):
             return web.Response(status=status, text=body, headers=headers)
+        if isinstance(body, bytes):
+            return web.Response(status=status, body=body, headers=headers, content_type="application/json")
         return web.json_response(body, status=status, headers=headers)
 
 
@@ -221,6 +223,28 @@ async def test_non_json_bodies_are_kept_as_text(script: tuple[Script, str], slee
     response = await http.request("GET", "/x", classify=classify)
     await http.close()
     assert response.is_json is False and response.body == "<html>maintenance</html>"
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        pytest.param(b"[" * 100_000 + b"]" * 100_000, id="100k-nested"),
+        pytest.param(b'{"code": 0, "data": NaN}', id="nan"),
+        pytest.param(b'{"code": ' + b"9" * 10_000 + b"}", id="int-past-digit-limit"),
+        pytest.param(b'{"code": 0, "msg": "\xff\xfe"}', id="not-utf8"),
+    ],
+)
+async def test_hostile_json_answers_are_kept_as_text(
+    script: tuple[Script, str], sleeps: Sleeps, raw: bytes
+) -> None:
+    """An answer the bot will not read as JSON reaches the family's classifier as text (is_json False),
+    which each family turns into a transient "unexpected answer" error; nothing raises on the way."""
+    server, base = script
+    server.then(200, raw)
+    http = await make(base, sleeps)
+    response = await http.request("GET", "/x", classify=classify)
+    await http.close()
+    assert response.is_json is False and isinstance(response.body, str)
 
 
 async def test_retry_logs_carry_no_query_strings(

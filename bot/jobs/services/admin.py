@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 from bot.jobs.audit import AuditAction, AuditRecord, FactValue
 from bot.jobs.drafts import Requester
+from bot.jobs.policy import normalise_term
 from bot.jobs.quota import AppliedLimit, Period, period_window
 from bot.jobs.services.audit_trail import AuditTrail
 from bot.jobs.services.quota import QuotaService, QuotaStanding
@@ -140,18 +141,31 @@ class ServerAdmin:
         return ChannelChange(True, after + 1, after)
 
     async def add_blocked_term(self, guild_id: int, actor_id: int, term: str) -> bool:
-        """False when the term was already there."""
-        if not await self.store.add_blocked_term(guild_id, term):
+        """False when the term (or one that folds to the same, see `normalise_term`) was already there."""
+        term = normalise_term(term)
+        if await self._stored_forms(guild_id, term) or not await self.store.add_blocked_term(guild_id, term):
             return False
         await self._record(AuditAction.BLOCKLIST_ADD, guild_id, actor_id, term=term)
         return True
 
     async def remove_blocked_term(self, guild_id: int, actor_id: int, term: str) -> bool:
-        """False when the term was not there."""
-        if not await self.store.remove_blocked_term(guild_id, term):
+        """False when the term was not there. Removes every stored spelling that folds to the same term,
+        including ones stored before terms were folded."""
+        term = normalise_term(term)
+        removed = [
+            stored
+            for stored in await self._stored_forms(guild_id, term)
+            if await self.store.remove_blocked_term(guild_id, stored)
+        ]
+        if not removed:
             return False
         await self._record(AuditAction.BLOCKLIST_REMOVE, guild_id, actor_id, term=term)
         return True
+
+    async def _stored_forms(self, guild_id: int, term: str) -> list[str]:
+        """The stored terms that fold to `term` (normally just `term`; older rows may differ)."""
+        blocklist = (await self.store.get_guild_settings(guild_id)).blocklist
+        return [stored for stored in blocklist if normalise_term(stored) == term]
 
     # ---- pause, log channel, moderator role ------------------------------------------------
 

@@ -44,6 +44,25 @@ async def test_failure_refunds_once(store: SqlStore) -> None:
     assert job is not None and job.error_message == "no" and job.settlement is Settlement.REFUNDED
 
 
+async def test_an_undeliverable_result_fails_and_refunds_once(store: SqlStore) -> None:
+    await store.create_job(new_job("a", credits=3), None)
+    assert not await store.mark_undeliverable("a", category="unsafe_result", message="m", now=NOW)  # live
+    await store.mark_succeeded("a", video_url="u", video_id=None, duration=None, provider_status="s", now=NOW)
+    assert await store.spent_credits(1, 7, 0) == 3
+    results = await asyncio.gather(
+        *(store.mark_undeliverable("a", category="unsafe_result", message="m", now=NOW) for _ in range(3))
+    )
+    assert results.count(True) == 1
+    job = await store.get_job("a")
+    assert job is not None and job.status is JobState.FAILED and job.settlement is Settlement.REFUNDED
+    assert (job.error_category, job.error_message, job.progress_stage) == ("unsafe_result", "m", "failed")
+    assert await store.spent_credits(1, 7, 0) == 0
+    usage = await store.usage(1, 0)
+    assert (usage[0].credits_charged, usage[0].credits_refunded) == (0, 3)
+    assert await store.begin_delivery("a", "n", NOW) is None
+    assert not await store.mark_undeliverable("a", category="unsafe_result", message="m", now=NOW)
+
+
 async def test_delivery_claims_keep_the_first_nonce(store: SqlStore) -> None:
     await store.create_job(new_job("a"), None)
     assert await store.begin_delivery("a", "n1", NOW) is None  # not finished yet

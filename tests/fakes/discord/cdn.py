@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import hashlib
 import hmac
 import json
@@ -103,6 +105,21 @@ class _Spool:
             data=bytes(self._buf) if self._buf is not None else None,
             path=self.path,
         )
+
+
+async def send_stalled(
+    request: web.Request, data: bytes, headers: dict[str, str], release: asyncio.Event
+) -> web.StreamResponse:
+    """Half of `data` (its full length declared), then the rest only once `release` is set."""
+    response = web.StreamResponse(headers=headers)
+    response.content_length = len(data)
+    await response.prepare(request)
+    half = len(data) // 2
+    await response.write(data[:half])
+    await release.wait()
+    with contextlib.suppress(ConnectionError):  # the client gave up long ago
+        await response.write(data[half:])
+    return response
 
 
 @dataclass

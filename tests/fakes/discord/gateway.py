@@ -1,5 +1,10 @@
 """The fake gateway: HELLO, heartbeats, IDENTIFY -> READY + GUILD_CREATE, RESUME with replay,
-zlib-stream transport compression, and dispatching events to every live session."""
+zlib-stream transport compression, and dispatching events to every live session.
+
+Sharding as Discord does it: IDENTIFY may carry `[shard_id, shard_count]` (an impossible pair closes
+with 4010; a session that would hold more guilds than `max_guilds_per_shard` closes with 4011), and a
+guild's events go to shard `(guild_id >> 22) % shard_count`, events without a guild (DMs) to shard 0.
+"""
 
 from __future__ import annotations
 
@@ -31,6 +36,30 @@ HELLO, HEARTBEAT, IDENTIFY, RESUME, RECONNECT, REQUEST_MEMBERS, INVALID_SESSION,
 )
 log = logging.getLogger(__name__)
 BACKLOG = 1000  # frames a session keeps for replay on RESUME
+INVALID_SHARD, SHARDING_REQUIRED = 4010, 4011
+# Events whose data is the guild itself (its id is "id", not "guild_id").
+_GUILD_EVENTS = ("GUILD_CREATE", "GUILD_UPDATE", "GUILD_DELETE")
+
+
+def shard_for(guild_id: int | None, shard_count: int) -> int:
+    """Discord's formula: which shard hears a guild; DMs and other events without a guild go to shard 0."""
+    return 0 if guild_id is None else (guild_id >> 22) % max(shard_count, 1)
+
+
+def guild_of(event: str, data: Any) -> int | None:
+    if not isinstance(data, dict):
+        return None
+    raw = data.get("id") if event in _GUILD_EVENTS else data.get("guild_id")
+    return int(raw) if raw is not None else None
+
+
+def valid_shard(shard: Any) -> bool:
+    if not isinstance(shard, list | tuple) or len(shard) != 2:
+        return False
+    if not all(isinstance(n, int) and not isinstance(n, bool) for n in shard):
+        return False
+    shard_id, count = int(shard[0]), int(shard[1])
+    return count >= 1 and 0 <= shard_id < count
 
 
 class GatewayConnection:
@@ -70,11 +99,11 @@ class GatewaySession:
     # session stays resumable and keeps buffering, but no longer counts as a bot to deliver to.
     abandoned: bool = False
 
-    def wants_guild(self, guild_id: int) -> bool:
+    def wants_guild(self, guild_id: int | None) -> bool:
         if not self.shard:
             return True
         shard_id, count = self.shard
-        return (guild_id >> 22) % max(count, 1) == shard_id
+        return shard_for(guild_id, count) == shard_id
 
 
 class Gateway:
@@ -119,10 +148,11 @@ class Gateway:
             except (ConnectionError, RuntimeError) as exc:  # closing socket: the backlog keeps it
                 log.debug("could not send %s to connection %d: %r", event, session.connection.number, exc)
 
-    async def dispatch(self, event: str, data: Any, *, guild_id: int | None = None) -> int:
-        """Send an event to every session (buffered for ones waiting to RESUME); returns how many
-        sessions are live or expected back."""
-        sessions = [s for s in self.sessions.values() if guild_id is None or s.wants_guild(guild_id)]
+    async def dispatch(self, event: str, data: Any) -> int:
+        """Send an event to every session of its guild's shard (buffered for ones waiting to RESUME);
+        returns how many sessions are live or expected back."""
+        guild_id = guild_of(event, data)
+        sessions = [s for s in self.sessions.values() if s.wants_guild(guild_id)]
         for session in sessions:
             await self._dispatch_to(session, event, data)
         return sum(1 for s in sessions if not s.abandoned)
@@ -206,14 +236,22 @@ class Gateway:
             await conn.ws.close(code=4005, message=b"Already authenticated.")
             return
         shard = data.get("shard")
+        if shard is not None and not valid_shard(shard):
+            conn.closed_by_server = True
+            await conn.ws.close(code=INVALID_SHARD, message=b"Invalid shard.")
+            return
         shard = list(shard) if shard else None
+        fake = self.fake
+        if sum(1 for g in fake.guilds.values() if _on_shard(g.id, shard)) > fake.max_guilds_per_shard:
+            conn.closed_by_server = True
+            await conn.ws.close(code=SHARDING_REQUIRED, message=b"Sharding required.")
+            return
         # A new IDENTIFY for the same shard means an earlier, disconnected client is gone for good.
         for old in [s for s in self.sessions.values() if s.connection is None and s.shard == shard]:
             del self.sessions[old.session_id]
         session = GatewaySession(secrets.token_hex(16), shard, connection=conn)
         self.sessions[session.session_id] = session
         conn.session = session
-        fake = self.fake
         guilds = [g for g in fake.guilds.values() if session.wants_guild(g.id)]
         ready: dict[str, Any] = {
             "v": 10,
@@ -275,3 +313,7 @@ class Gateway:
         if data.get("nonce") is not None:
             chunk["nonce"] = data["nonce"]
         await self._dispatch_to(conn.session, "GUILD_MEMBERS_CHUNK", chunk)
+
+
+def _on_shard(guild_id: int, shard: list[int] | None) -> bool:
+    return shard is None or shard_for(guild_id, shard[1]) == shard[0]

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 from aiohttp import web
 
 from .cdn import ParsedBody, read_body
+from .limits import check_choices, check_modal
 from .models import (
     ATTACH_FILES,
     EPHEMERAL,
@@ -299,7 +300,7 @@ class RestApi:
         return json_response(
             {
                 "url": self.fake.gateway_url,
-                "shards": 1,
+                "shards": self.fake.recommended_shards,
                 "session_start_limit": {
                     "total": 1000,
                     "remaining": 999,
@@ -411,11 +412,9 @@ class RestApi:
                 created_at=fake.clock.now(),
             )
         elif ctype == 8:
-            choices = data.get("choices")
-            if not isinstance(choices, list) or len(choices) > 25:
-                raise form_error(
-                    ["data", "choices"], "BASE_TYPE_MAX_LENGTH", "Must be 25 or fewer in length."
-                )
+            check_choices(data.get("choices"))
+        elif ctype == 9:
+            check_modal(data)
         elif ctype in (6, 7) and record.source_message_id is not None:
             message = fake.messages.get(record.source_message_id)
             if message is not None and ctype == 7:

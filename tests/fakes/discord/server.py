@@ -15,7 +15,7 @@ from typing import Any, TypeVar
 import aiohttp
 from aiohttp import web
 
-from .cdn import UNHANDLED_KEY, read_body
+from .cdn import UNHANDLED_KEY, read_body, send_stalled
 from .gateway import Gateway
 from .interactions import (
     APPLICATION_COMMAND,
@@ -77,6 +77,7 @@ class FakeDiscord(World):
         self._runner: web.AppRunner | None = None
         self._queue: asyncio.Queue[tuple[str, Any, asyncio.Future[int] | None]] | None = None
         self._pump: asyncio.Task[None] | None = None
+        self._cdn_stalls: list[tuple[str | None, asyncio.Event]] = []
 
     # ---- lifecycle -------------------------------------------------------------------------------
 
@@ -102,6 +103,8 @@ class FakeDiscord(World):
         return self
 
     async def stop(self) -> None:
+        for _, release in self._cdn_stalls:
+            release.set()  # stalled downloads finish, so the server can shut down
         if self._pump is not None:
             self._pump.cancel()
             await asyncio.gather(self._pump, return_exceptions=True)
@@ -392,9 +395,20 @@ class FakeDiscord(World):
         ):
             return gone
         headers = {"Content-Type": att.content_type or "application/octet-stream"}
+        release = next((r for name, r in self._cdn_stalls if name in (None, att.filename)), None)
+        if release is not None and not release.is_set():
+            data = att.data if att.data is not None else att.path.read_bytes()
+            return await send_stalled(request, data, headers, release)
         if att.data is not None:
             return web.Response(body=att.data, headers=headers)
         return web.FileResponse(att.path, headers=headers)  # streamed from disk
+
+    def stall_cdn(self, filename: str | None = None) -> asyncio.Event:
+        """From now on the CDN sends half of each file (named `filename`, or any) and then nothing more
+        until the returned event is set, like Discord's CDN stalling mid-attachment. `stop()` sets it."""
+        release = asyncio.Event()
+        self._cdn_stalls.append((filename, release))
+        return release
 
     # ---- scenarios -----------------------------------------------------------------------------
 

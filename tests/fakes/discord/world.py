@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .cdn import UrlSigner, cdn_paths
+from .limits import check_message
 from .models import (
     ADMINISTRATOR,
     ALL_PERMISSIONS,
@@ -85,6 +86,10 @@ class World:
         self.dm_channels: dict[int, int] = {}  # user id -> DM channel id
         self.interactions: dict[int, InteractionRecord] = {}
         self.tokens: dict[str, int] = {}  # interaction token -> interaction id
+        # Sharding: what GET /gateway/bot recommends, and how many guilds one session may hold before
+        # IDENTIFY is refused with 4011 (Discord: 2,500).
+        self.recommended_shards = 1
+        self.max_guilds_per_shard = 2500
         self.global_commands: list[dict[str, Any]] = []
         self.guild_commands: dict[int, list[dict[str, Any]]] = {}
 
@@ -162,6 +167,15 @@ class World:
             self.default_guild_id = gid
         self._changed()
         return guild
+
+    def guild_id_on_shard(self, shard_id: int, shard_count: int) -> int:
+        """A fresh guild id that Discord's formula, (guild_id >> 22) % shard_count, puts on `shard_id`."""
+        minted = self.ids.mint()
+        ms = minted >> 22
+        ms += (shard_id - ms) % shard_count
+        guild_id = (ms << 22) | (minted & ((1 << 22) - 1))
+        self.ids._last = max(self.ids._last, guild_id)  # later ids stay strictly increasing
+        return guild_id
 
     def add_role(
         self,
@@ -691,25 +705,11 @@ class World:
         creating: bool = False,
     ) -> None:
         """Apply a create/edit body to `msg` (validated first, so a rejected edit changes nothing)."""
+        check_message(payload)
         content = payload.get("content", msg.content)
         content = "" if content is None else str(content)
-        if len(content) > 2000:
-            raise ApiError(
-                400,
-                50035,
-                "Invalid Form Body",
-                {
-                    "content": {
-                        "_errors": [
-                            {"code": "BASE_TYPE_MAX_LENGTH", "message": "Must be 2000 or fewer in length."}
-                        ]
-                    }
-                },
-            )
         embeds = payload.get("embeds", msg.embeds)
         embeds = [dict(e, type=e.get("type", "rich")) for e in (embeds or [])]
-        if len(embeds) > 10:
-            raise ApiError(400, 50035, "Invalid Form Body")
         components = payload.get("components", msg.components) or []
         attachments = self._attachments_from(payload, files, msg.channel_id, msg.attachments)
         if not (

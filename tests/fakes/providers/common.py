@@ -141,10 +141,15 @@ class FakeProvider:
         if not request.path.startswith("/_results/"):
             self.requests.append(recorded)
         failure = self._take_failure(request.path)
-        if failure is not None:
-            response: web.StreamResponse = web.json_response(
-                failure.body, status=failure.status, headers=failure.headers
+        if failure is not None and isinstance(failure.body, bytes):  # raw, possibly hostile, bytes
+            response: web.StreamResponse = web.Response(
+                body=failure.body,
+                status=failure.status,
+                headers=failure.headers,
+                content_type="application/json",
             )
+        elif failure is not None:
+            response = web.json_response(failure.body, status=failure.status, headers=failure.headers)
         else:
             response = await handler(request)
         recorded.status = response.status
