@@ -43,13 +43,7 @@ async def load_image(
 async def load_motion_video(
     interaction: discord.Interaction, attachment: discord.Attachment, *, orientation: str
 ) -> tuple[InputFile, list[str], float]:
-    data = await read_attachment(
-        interaction,
-        attachment,
-        role="reference video",
-        purpose=DownloadPurpose.VIDEO,
-        max_bytes=VIDEO_MAX_BYTES,
-    )
+    data = await _read_video(interaction, attachment)
     prepared = await _prepare(
         partial(prepare_motion_video, orientation=orientation), data, attachment.filename
     )
@@ -61,16 +55,17 @@ async def load_reference_video(
     interaction: discord.Interaction, attachment: discord.Attachment, *, role: str
 ) -> tuple[InputFile, VideoInfo]:
     """An omni reference video, read and checked; its length and size go to the capability check."""
-    data = await read_attachment(
-        interaction,
-        attachment,
-        role="reference video",
-        purpose=DownloadPurpose.VIDEO,
-        max_bytes=VIDEO_MAX_BYTES,
-    )
+    data = await _read_video(interaction, attachment)
     prepared = await _prepare(prepare_reference_video, data, attachment.filename)
     assert isinstance(prepared.info, VideoInfo)
     return _input_file(role, attachment, data, prepared), prepared.info
+
+
+async def _read_video(interaction: discord.Interaction, attachment: discord.Attachment) -> bytes:
+    limit = VIDEO_MAX_BYTES
+    return await read_attachment(
+        interaction, attachment, role="reference video", purpose=DownloadPurpose.VIDEO, max_bytes=limit
+    )
 
 
 async def _prepare(
