@@ -129,7 +129,10 @@ class KlingBot(commands.Bot):
             inputs=self.inputs,
             config=self._engine_config(),
             costs=CostTable(
-                unit=self.settings.credits_per_clip, pro_multiplier=self.settings.pro_cost_multiplier
+                unit=self.settings.credits_per_clip,
+                pro_multiplier=self.settings.pro_cost_multiplier,
+                fourk_multiplier=self.settings.fourk_cost_multiplier,
+                audio_multiplier=self.settings.audio_cost_multiplier,
             ),
             clock=self.clock,
         )

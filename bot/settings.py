@@ -147,6 +147,10 @@ class Settings(BaseSettings):
     # The cost table: credits for a standard 5-second clip, and how much more pro costs.
     credits_per_clip: Annotated[int, Field(ge=0, le=1000)] = 1
     pro_cost_multiplier: Annotated[int, Field(ge=1, le=100)] = 2
+    # Mode 4k costs this many standard clips of the same length; sound multiplies the price by
+    # AUDIO_COST_MULTIPLIER, rounded up to whole credits.
+    fourk_cost_multiplier: Annotated[int, Field(ge=1, le=100)] = 4
+    audio_cost_multiplier: Annotated[float, Field(ge=1, le=100)] = 1.5
 
     # Download deadlines (bot.downloads): the whole download of an attached picture, an attached video and
     # a finished result, and the longest wait for the next bytes of any of them. The defaults keep a

@@ -38,10 +38,8 @@ class ExtendPrompt(discord.ui.Modal, title="Extend the video"):
 
     async def on_submit(self, interaction: discord.Interaction) -> None:
         await interaction.response.defer(ephemeral=True, thinking=True)
-        draft = extend_draft(
-            self.parent, requester_from(interaction), self.prompt.value or None, interaction.filesize_limit
-        )
-        await hand_over(interaction, draft, [])
+        draft, notes = extend_draft(interaction, self.parent, self.prompt.value or None)
+        await hand_over(interaction, draft, notes)
 
     async def on_error(  # type: ignore[override]  # Modal's own signature has no `item`
         self, interaction: discord.Interaction, error: Exception

@@ -10,11 +10,14 @@ from discord.utils import format_dt
 
 from bot.custom_ids import button_id
 from bot.discord_ui import limits
+from bot.discord_ui.capability_text import problem_text
+from bot.discord_ui.reference_text import reference_refusal_text
 from bot.jobs.audit import AuditAction, FactValue, decode_facts
 from bot.jobs.quota import AppliedLimit, CostTable, Period
 from bot.jobs.refusals import (
     BlockedTerm,
     CannotHostConverted,
+    CapabilityRefused,
     ChannelNotAllowed,
     JobRefused,
     KindNotOffered,
@@ -268,7 +271,9 @@ def refusal_text(refusal: JobRefused) -> str:
                 f"{PERIOD_NOW[refusal.period]} ({limit_source(refusal.limit)}). Your credits reset "
                 f"{timestamp(refusal.resets_at)}; see /quota for details."
             )
-    return "This video can't be made right now; nothing was charged."
+        case CapabilityRefused(problem=problem):
+            return problem_text(problem)
+    return reference_refusal_text(refusal) or "This video can't be made right now; nothing was charged."
 
 
 # ---- delivery -----------------------------------------------------------------------------------

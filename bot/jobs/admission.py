@@ -10,6 +10,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from bot.jobs.capability import capability_problem, draft_has_sound
 from bot.jobs.config import EngineConfig
 from bot.jobs.drafts import JobDraft, Requester
 from bot.jobs.ids import new_job_id, new_token
@@ -19,6 +20,7 @@ from bot.jobs.policy import check_policy
 from bot.jobs.quota import AppliedLimit, CostTable, Period, applicable_limit, period_window
 from bot.jobs.refusals import (
     CannotHostConverted,
+    CapabilityRefused,
     JobRefused,
     KindNotOffered,
     QueueFull,
@@ -68,10 +70,12 @@ class Admission:
             mode=str(draft.options.get("mode", "std")),
             duration=_as_float(draft.options.get("duration")),
             reference_seconds=draft.reference_seconds,
+            sound=draft_has_sound(self.provider.name, draft),
         )
 
     async def check_can_start(self, draft: JobDraft) -> None:
-        """Server policy, then what the provider offers, then whether converted inputs can be hosted."""
+        """Server policy, then what the provider and its model offer, then whether converted inputs can
+        be hosted."""
         requester = draft.requester
         if requester.guild_id is not None:
             settings = await self.store.get_guild_settings(requester.guild_id)
@@ -83,6 +87,9 @@ class Admission:
             )
         if not self.provider.supports(draft.kind):
             raise KindNotOffered(self.provider.name, draft.kind)
+        problem = capability_problem(self.provider.name, draft)
+        if problem is not None:
+            raise CapabilityRefused(problem)
         if self.provider.needs_input_urls and self.config.public_base_url is None:
             for file in draft.inputs:
                 if file.converted or file.source_url is None:

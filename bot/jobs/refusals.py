@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 from bot.jobs.quota import AppliedLimit, Period
 from bot.models import JobKind
+from bot.providers.capability_check import CapabilityProblem
 
 
 class JobRefused(Exception):
@@ -63,3 +64,10 @@ class QueueFull(JobRefused):
     """The member already has `limit` jobs waiting in the line (running ones wait for no refusal)."""
 
     limit: int
+
+
+@dataclass(eq=False)
+class CapabilityRefused(JobRefused):
+    """The provider's model cannot do what was asked (bot/providers/capability_check.py)."""
+
+    problem: CapabilityProblem

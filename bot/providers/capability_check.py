@@ -41,6 +41,8 @@ class Requested:
     reference_images: int = 0
     reference_video_seconds: float | None = None  # a reference video is attached when set
     reference_video_size: tuple[int, int] | None = None  # width, height
+    # A reference video will be attached but is not read yet (the check before any download).
+    reference_video_planned: bool = False
     reference_video_type: str = "base"  # base | feature
     shots: tuple[Shot, ...] = ()
     auto_shots: bool = False
@@ -252,7 +254,7 @@ def _offered_by(family: str, model: str, option: str, offers: Callable[[ModelRow
 
 
 def _check_references(family: str, row: ModelRow, options: Requested) -> CapabilityProblem | None:
-    video = options.reference_video_seconds is not None
+    video = options.reference_video_planned or options.reference_video_seconds is not None
     if not (video or options.reference_images):
         return None
     limits = row.references
@@ -270,7 +272,9 @@ def _check_references(family: str, row: ModelRow, options: Requested) -> Capabil
         return OptionsExclusive(row.name, SOUND, REFERENCE_VIDEO)
     if options.reference_video_type == "base" and (options.end_frame or options.kind is JobKind.IMAGE2VIDEO):
         return OptionsExclusive(row.name, REFERENCE_VIDEO, END_FRAME if options.end_frame else "start_frame")
-    seconds = options.reference_video_seconds or 0.0
+    if options.reference_video_seconds is None:
+        return None  # not read yet: its length and size are checked once it is
+    seconds = options.reference_video_seconds
     low, high = limits.video_seconds
     if not low <= seconds <= high:
         return ReferenceVideoLength(row.name, seconds, low, high)

@@ -140,8 +140,9 @@ class KlingClient(ProviderClient):
                 "GET", f"/v1/videos/{ENDPOINTS[kind]}/{task_id}", classify=self._classify
             )
         except ProviderError as error:
-            # Requests with omni references went to omni-video (§2.4); the store knows them by kind.
-            if kind not in (JobKind.TEXT2VIDEO, JobKind.IMAGE2VIDEO) or not is_not_found(error):
+            # Requests with omni references went to omni-video (§2.4), and so did extensions an omni
+            # model continues; the store knows them by kind.
+            if kind is JobKind.MOTION or not is_not_found(error):
                 raise
             response = await self._http.request(
                 "GET", f"/v1/videos/{OMNI_ENDPOINT}/{task_id}", classify=self._classify
