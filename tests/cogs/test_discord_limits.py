@@ -56,6 +56,7 @@ COMMANDS = [
     "jobs",
     "job",
     "quota",
+    "queue",
     "motion",
     "video text",
     "video image",
@@ -81,6 +82,7 @@ COMMANDS = [
 ]
 AUTOCOMPLETED = [
     ("job", "id"),
+    ("queue", "cancel"),
     ("video extend", "job"),
     ("video edit", "job"),
     ("video text", "model"),
