@@ -3,6 +3,7 @@ webhook listener, starting them in `setup_hook` and stopping them in `close`."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from collections.abc import Callable
@@ -16,6 +17,7 @@ from bot.discord_ui.publisher import DiscordPublisher
 from bot.jobs.engine import EngineConfig, JobEngine
 from bot.jobs.inputs import InputStore
 from bot.jobs.quota import CostTable
+from bot.jobs.retention import DAY, RetentionConfig
 from bot.jobs.services import Services
 from bot.listener import WebhookListener
 from bot.metrics import Metrics
@@ -30,6 +32,7 @@ from db.store import Store
 
 log = logging.getLogger(__name__)
 
+HEALTH_WRITE_TIMEOUT = 5.0  # seconds the /healthz write probe may take before the database counts as stuck
 COGS = ("cogs.help", "cogs.motion", "cogs.video", "cogs.jobs", "cogs.buttons", "cogs.quota", "cogs.admin")
 
 
@@ -92,6 +95,7 @@ class KlingBot(commands.Bot):
             self.settings.media_path,
             public_base_url=self.settings.public_base_url,
             clock=self.clock,
+            inputs=self.inputs,
         )
         self._engine = JobEngine(
             store=self.store,
@@ -104,6 +108,7 @@ class KlingBot(commands.Bot):
                 poll_interval=self.settings.poll_interval_seconds,
                 job_timeout=self.settings.job_timeout_seconds,
                 max_in_flight_per_user=self.settings.max_jobs_in_flight_per_user,
+                retention=self.retention_config(),
             ),
             costs=CostTable(
                 unit=self.settings.credits_per_clip, pro_multiplier=self.settings.pro_cost_multiplier
@@ -121,13 +126,27 @@ class KlingBot(commands.Bot):
         await self.listener.start()
         settings = self.settings
         self.ops = OpsServer(
-            self, self.metrics, host=settings.ops_host, port=settings.ops_port, data_dir=settings.media_path
+            self,
+            self.metrics,
+            host=settings.ops_host,
+            port=settings.ops_port,
+            data_dir=settings.media_path,
+            min_free_bytes=settings.min_free_disk_bytes,
         )
         await self.ops.start()
         for name in self._cog_names:
             await self.load_extension(name)
         await self.sync_commands()
         await self._engine.start()
+
+    def retention_config(self) -> RetentionConfig:
+        settings = self.settings
+        return RetentionConfig(
+            media_seconds=settings.media_retention_seconds,
+            media_max_bytes=settings.media_max_bytes,
+            audit_seconds=settings.audit_retention_days * DAY,
+            callback_seconds=settings.callback_retention_days * DAY,
+        )
 
     async def sync_commands(self) -> None:
         guild_id = self.settings.dev_guild_id
@@ -159,18 +178,36 @@ class KlingBot(commands.Bot):
         await self.store.close()
 
     async def health(self) -> tuple[bool, dict[str, Any]]:
+        """Whether the gateway is connected and the database answers and takes writes; with reasons."""
         # is_ready() stays true after the gateway drops; the socket itself says whether we are connected.
         discord_ok = self.is_ready() and not self.is_closed() and self.ws is not None and self.ws.open
         store_ok = await self.store.ping()
+        writable = store_ok and await self._store_takes_writes()
         in_flight = (
             await self.store.count_in_states([JobState.PENDING, JobState.SUBMITTED, JobState.SUCCEEDED])
             if store_ok
             else None
         )
+        reasons = [
+            reason
+            for failed, reason in (
+                (not discord_ok, "the Discord gateway is disconnected"),
+                (not store_ok, "the database does not answer"),
+                (store_ok and not writable, "the database does not accept writes"),
+            )
+            if failed
+        ]
         details = {
             "discord": "connected" if discord_ok else "disconnected",
-            "store": "ok" if store_ok else "unavailable",
+            "store": "ok" if writable else "read-only" if store_ok else "unavailable",
             "jobs_in_flight": in_flight,
             "provider": self.settings.kling_provider.value,
+            "reasons": reasons,
         }
-        return discord_ok and store_ok, details
+        return not reasons, details
+
+    async def _store_takes_writes(self) -> bool:
+        try:
+            return await asyncio.wait_for(self.store.probe_write(self.clock()), HEALTH_WRITE_TIMEOUT)
+        except TimeoutError:
+            return False

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import shutil
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -13,7 +12,7 @@ from pathlib import Path
 
 import aiohttp
 
-from bot.jobs.hosting import JobHosting
+from bot.jobs.hosting import RESULTS_WORK_DIR, JobHosting
 from bot.jobs.publisher import DeliveryRetry
 from db.records import JobRecord
 
@@ -57,7 +56,7 @@ def _fit_with_media(source: Path, target: Path, limit: int) -> bool:
 
 class ResultFiles:
     def __init__(self, media_dir: Path, hosting: JobHosting, *, fit_video: FitVideo | None = None) -> None:
-        self.results_dir = media_dir / "results"
+        self.results_dir = media_dir / RESULTS_WORK_DIR
         self.hosting = hosting
         self._fit_video = fit_video or _fit_with_media
         self._session: aiohttp.ClientSession | None = None
@@ -115,13 +114,7 @@ class ResultFiles:
         url = self.hosting.result_url(job)
         if url is None:
             return None
-        target = self.hosting.hosted_result_path(job.id)
-
-        def keep() -> None:
-            target.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copyfile(original, target)
-
-        await asyncio.to_thread(keep)
+        await self.hosting.keep_result(job.id, original)
         return HostedLink(url, self.hosting.result_expires_at(job))
 
     async def cleanup(self, job_id: str) -> None:

@@ -24,6 +24,11 @@ class JobState(StrEnum):
     def in_flight(self) -> bool:
         return self in (JobState.PENDING, JobState.SUBMITTED)
 
+    @property
+    def finished(self) -> bool:
+        """Nothing more will happen to the job: posted (or kept for /job), or failed."""
+        return self in (JobState.DELIVERED, JobState.FAILED)
+
 
 class Settlement(StrEnum):
     RESERVED = "reserved"
@@ -92,6 +97,7 @@ class JobRecord:
     finished_at: float | None
     delivered_at: float | None
     updated_at: float
+    inputs_removed_at: float | None = None  # when retention removed the job's input files
 
     def __repr__(self) -> str:  # tokens and signed URLs stay out of logs
         return f"JobRecord(id={self.id!r}, kind={self.kind}, status={self.status.value}, user={self.user_id})"

@@ -73,12 +73,14 @@ class DiscordPublisher:
         public_base_url: str | None = None,
         clock: Callable[[], float] = time.time,
         fit_video: FitVideo | None = None,
+        inputs: InputStore | None = None,
     ) -> None:
         self.client = client
         self.store = store
         self.metrics = metrics
         self.clock = clock
-        hosting = JobHosting(store, InputStore(media_dir), public_base_url, clock)
+        # The bot's own InputStore, so hosted copies count in the media folder's bytes.
+        hosting = JobHosting(store, inputs or InputStore(media_dir), public_base_url, clock)
         self.results = ResultFiles(media_dir, hosting, fit_video=fit_video)
         self.board = ProgressBoard(client, store, self._count)
         self.poster = Poster(client, self.results, self._count)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 
 from bot.jobs.audit import AuditAction, AuditRecord, AuditTrail, job_facts
 from bot.jobs.loops import job_log_fields
@@ -31,6 +31,7 @@ class Transitions:
         audit: AuditTrail,
         clock: Callable[[], float],
         succeeded: Callable[[str], None],
+        after_change: Callable[[], Awaitable[None]] | None = None,
     ) -> None:
         self.store = store
         self.publisher = publisher
@@ -38,9 +39,12 @@ class Transitions:
         self.audit = audit
         self.clock = clock
         self.succeeded = succeeded  # starts the delivery of a job that just succeeded
+        self.after_change = after_change  # keeps what follows the store true (gauges), before waiters wake
         self.changed = asyncio.Condition()
 
     async def notify(self) -> None:
+        if self.after_change is not None:
+            await self.after_change()
         async with self.changed:
             self.changed.notify_all()
 

@@ -19,4 +19,6 @@ class Services:
         trail = AuditTrail(engine)
         self.quota = QuotaService(engine)
         self.admin = ServerAdmin(engine.store, self.quota, trail, engine.clock)
-        self.jobs = JobService(engine.store, engine.inputs, trail)
+        self.jobs = JobService(
+            engine.store, engine.inputs, trail, inputs_kept_for=engine.config.retention.media_seconds
+        )
