@@ -23,6 +23,7 @@ OUTSTANDING = 40  # jobs sent and not yet posted, at most
 RETENTION_SECONDS = 2.0
 MOTION_EVERY = 4  # every fourth job is /motion, whose inputs the media folder keeps
 MIB = 1024 * 1024
+CHECKPOINTS = (("quarter", 0.25), ("middle", 0.5), ("three_quarters", 0.75))
 
 
 class PostedVideos:
@@ -44,6 +45,10 @@ class PostedVideos:
 
 def room_for(posted: PostedVideos, index: int) -> bool:
     return posted() >= index - OUTSTANDING
+
+
+def reached(posted: PostedVideos, count: int) -> bool:
+    return posted() >= count
 
 
 def figures(world: World, pid: int, jobs_posted: int) -> dict[str, Any]:
@@ -125,11 +130,12 @@ async def soak(tmp: Path, jobs: int, concurrency: int = 8) -> dict[str, Any]:
                 await world.fake.wait_for(partial(room_for, posted, index), timeout=300)
                 await send_job(world, index, image, video)
 
-        async def middle() -> None:
-            await world.fake.wait_for(lambda: posted() >= jobs // 2, timeout=1800)
-            points["middle"] = figures(world, process.pid, posted())
+        async def checkpoint(name: str, share: float) -> None:
+            await world.fake.wait_for(partial(reached, posted, int(jobs * share)), timeout=1800)
+            points[name] = figures(world, process.pid, posted())
 
-        await asyncio.gather(middle(), *(worker() for _ in range(concurrency)))
+        marks = [checkpoint(name, share) for name, share in CHECKPOINTS]
+        await asyncio.gather(*marks, *(worker() for _ in range(concurrency)))
         await world.fake.wait_for(lambda: posted() >= jobs, timeout=600)
         elapsed = time.perf_counter() - started
         points["all_posted"] = figures(world, process.pid, posted())
@@ -153,7 +159,7 @@ def soak_rows(series: dict[str, Any]) -> list[tuple[str, str, str, str, str]]:
     rows = []
     for size in ("small", "large"):
         run = series[size]
-        for point in ("start", "middle", "all_posted", "end"):
+        for point in ("start", *(name for name, _ in CHECKPOINTS), "all_posted", "end"):
             f = run[point]
             rows.append(
                 (
