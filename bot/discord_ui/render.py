@@ -213,6 +213,10 @@ def result_buttons(job: JobRecord) -> discord.ui.View:
             label="Delete", emoji="🗑️", style=discord.ButtonStyle.danger, custom_id=button_id("delete", job.id)
         )
     )
+    # Clicks reach the persistent handler registered for these custom ids (cogs.buttons), so the view
+    # needs no listening of its own; a stopped view is not kept in discord.py's view store, where every
+    # posted video would otherwise leave one behind for as long as the bot runs.
+    view.stop()
     return view
 
 
@@ -267,7 +271,8 @@ def refusal_text(refusal: JobRefused) -> str:
             )
         case QuotaExceeded():
             return (
-                f"This video costs {credits_text(refusal.cost)} and you have {refusal.left} left "
+                f"This video costs {'at least ' if refusal.at_least else ''}{credits_text(refusal.cost)}"
+                f" and you have {refusal.left} left "
                 f"{PERIOD_NOW[refusal.period]} ({limit_source(refusal.limit)}). Your credits reset "
                 f"{timestamp(refusal.resets_at)}; see /quota for details."
             )

@@ -27,6 +27,7 @@ from bot.jobs.refusals import (
     QuotaExceeded,
     TooManyInFlight,
 )
+from bot.models import JobKind
 from bot.providers.base import ProviderClient
 from db.records import JobRecord, NewJob, QuotaCheck, Reservation
 from db.store import Store
@@ -94,6 +95,25 @@ class Admission:
             for file in draft.inputs:
                 if file.converted or file.source_url is None:
                     raise CannotHostConverted(file.role)
+
+    async def check_credits_and_room(self, draft: JobDraft) -> None:
+        """Before any attachment is read: room for another job, and credits for the cheapest cost this
+        command can have (motion's exact cost needs the reference's length; `admit` checks it then).
+        A few small queries, so a member over their limit costs the bot no downloads."""
+        requester = draft.requester
+        cap = self.config.max_in_flight_per_user
+        if await self.store.count_in_flight(requester.guild_id, requester.user_id) >= cap:
+            raise TooManyInFlight(cap)
+        limit = await self.limit_for(requester)
+        if limit.credits is None:
+            return
+        window_start, resets_at = period_window(limit.period, self.clock())
+        spent = await self.store.spent_credits(requester.guild_id, requester.user_id, window_start)
+        cheapest = self.cost_of(draft)  # without the reference's length, motion's cheapest cost
+        if spent + cheapest > limit.credits:
+            left = max(0, limit.credits - spent)
+            at_least = draft.kind is JobKind.MOTION and draft.reference_seconds is None
+            raise QuotaExceeded(cheapest, left, limit.period, resets_at, limit, at_least=at_least)
 
     async def admit(self, draft: JobDraft) -> AcceptedJob:
         """Persist the job in the line and reserve its credits in one step; raise a JobRefused (nothing

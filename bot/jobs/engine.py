@@ -24,6 +24,7 @@ from bot.jobs.callbacks import CallbackInbox, CallbackOutcome
 from bot.jobs.config import EngineConfig
 from bot.jobs.delivery import Deliveries
 from bot.jobs.drafts import JobDraft, Requester
+from bot.jobs.gauges import JobGauges
 from bot.jobs.hosting import JobHosting
 from bot.jobs.inputs import InputStore
 from bot.jobs.loops import DueLoop, TaskSet, job_log_fields
@@ -31,6 +32,7 @@ from bot.jobs.polling import Poller, PollSettings
 from bot.jobs.publisher import JobPublisher
 from bot.jobs.queue import Dispatcher
 from bot.jobs.quota import AppliedLimit, CostTable
+from bot.jobs.retention import Retention
 from bot.jobs.submitter import Submitter
 from bot.jobs.transitions import Transitions
 from bot.metrics import Metrics
@@ -69,6 +71,8 @@ class JobEngine:
         self.costs = costs or CostTable()
         self.clock = clock
         self.hosting = JobHosting(store, inputs, config.public_base_url, clock)
+        self.gauges = JobGauges(store, metrics, inputs.usage)
+        self.retention = Retention(store, inputs, self.hosting, config.retention, clock)
         self.background = TaskSet()
         self._build_loops()
         self._build_rooms()
@@ -91,6 +95,7 @@ class JobEngine:
             clock=clock,
             succeeded=self._start_delivery,
             slot_freed=self.wake_line,
+            after_change=self._after_transition,
         )
         self.line = Dispatcher(
             transitions=self.transitions, config=config, start_submission=self._start_submission
@@ -118,6 +123,7 @@ class JobEngine:
             clock=clock,
             callback_grace=config.callback_grace if config.public_base_url is not None else None,
             written=self._inbox_loop.wake,
+            token_cache_size=config.token_cache_size,
         )
         self.poller = Poller(
             store=store,
@@ -144,18 +150,18 @@ class JobEngine:
         self._audit_loop = DueLoop(
             "klingbot-audit", self._audit_pass, clock=clock, retry_after=config.audit_retry
         )
-        self._housekeeping_loop = DueLoop("klingbot-housekeeping", self._housekeeping_pass, clock=clock)
         self._loops = [
             self._inbox_loop,
             self._poll_loop,
             self._timeout_loop,
             self._audit_loop,
-            self._housekeeping_loop,
+            self.retention.loop,
         ]
 
     # ---- lifecycle -------------------------------------------------------------------------
 
     async def start(self) -> None:
+        await self.retention.start()  # before any delivery starts writing to the media folder
         await self._follow_the_store()
         self._workers = [asyncio.create_task(loop.run(), name=loop.name) for loop in self._loops]
         await self.recover()
@@ -206,7 +212,7 @@ class JobEngine:
             await self.store.schedule_poll(job.id, now, job.poll_attempts)
         for job in succeeded:
             self._start_delivery(job.id)
-        self.metrics.jobs_in_flight.set(len(pending) + len(submitted))
+        await self.gauges.refresh()
         self.wake()
         self.wake_line()
         self.recovered.set()
@@ -245,8 +251,11 @@ class JobEngine:
         return self.admission.cost_of(draft)
 
     async def check_can_start(self, draft: JobDraft) -> None:
-        """Everything that can refuse a job without spending anything, cheapest first (JobRefused)."""
+        """Everything that can refuse a job without spending anything, cheapest first (JobRefused):
+        policy, then credits for the cheapest cost of the command and room for another job. Runs before
+        any attachment is downloaded."""
         await self.admission.check_can_start(draft)
+        await self.admission.check_credits_and_room(draft)
 
     async def accept(self, draft: JobDraft) -> AcceptedJob:
         """Persist the job and reserve its credits in the line; it is submitted at once (in the
@@ -322,8 +331,15 @@ class JobEngine:
 
     # ---- the loops' passes -----------------------------------------------------------------
 
+    async def _after_transition(self) -> None:
+        await self.gauges.refresh_jobs()
+        self.retention.due_by(self.clock() + self.config.retention.media_seconds)  # if a job just finished
+
     async def _inbox_pass(self) -> float | None:
-        await self.callbacks.process()
+        await self.gauges.refresh_inbox()
+        if await self.callbacks.process():
+            self.retention.due_by(self.clock() + self.config.retention.callback_seconds)
+        await self.gauges.refresh_inbox()
         return self.clock() + self.config.inbox_retry if self.callbacks.failed_last_pass else None
 
     async def _poll_pass(self) -> float | None:
@@ -342,15 +358,9 @@ class JobEngine:
         for entry in entries:
             if await self.publisher.audit(entry):
                 await self.store.mark_audit_posted(entry.id, self.clock())
+                self.retention.due_by(self.clock() + self.config.retention.audit_seconds)
             else:
                 left_behind = True
         if left_behind:
             return self.clock() + self.config.audit_retry
         return self.clock() if len(entries) == AUDIT_BATCH else None  # a full batch: there may be more
-
-    async def _housekeeping_pass(self) -> float | None:
-        try:
-            await self.hosting.remove_expired_results()
-        except Exception:
-            log.warning("removing expired hosted videos failed", exc_info=True)
-        return self.clock() + self.config.housekeeping_interval

@@ -52,6 +52,7 @@ class QuotaExceeded(JobRefused):
     period: Period
     resets_at: float
     limit: AppliedLimit  # where the limit comes from (user, role, server)
+    at_least: bool = False  # `cost` is the cheapest this command can cost (its inputs not read yet)
 
 
 @dataclass(eq=False)

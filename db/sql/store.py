@@ -9,12 +9,23 @@ from db.sql.inbox import InboxSql
 from db.sql.jobs import JobsSql
 from db.sql.ledger import LedgerSql
 from db.sql.queue import QueueSql
+from db.sql.retention import RetentionSql
 from db.sql.schema import SchemaSql
 from db.sql.session import Database
 from db.sql.transitions import TransitionsSql
 
 
-class SqlStore(SchemaSql, JobsSql, TransitionsSql, QueueSql, InboxSql, GuildSettingsSql, LedgerSql, AuditSql):
+class SqlStore(
+    SchemaSql,
+    JobsSql,
+    TransitionsSql,
+    QueueSql,
+    InboxSql,
+    GuildSettingsSql,
+    LedgerSql,
+    AuditSql,
+    RetentionSql,
+):
     """The whole `db.store.Store` in portable SQL; a backend supplies the `Database`."""
 
     def __init__(self, database: Database) -> None:

@@ -22,6 +22,8 @@ class Services:
         trail = AuditTrail(engine)
         self.quota = QuotaService(engine)
         self.admin = ServerAdmin(engine.store, self.quota, trail, engine.clock, line_changed=engine.wake_line)
-        self.jobs = JobService(engine.store, engine.inputs, trail)
+        self.jobs = JobService(
+            engine.store, engine.inputs, trail, inputs_kept_for=engine.config.retention.media_seconds
+        )
         self.queue = QueueService(engine)
         self.videos = VideoService(engine.provider.name)
