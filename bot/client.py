@@ -165,6 +165,7 @@ class KlingBot(commands.Bot):
             max_queue_wait=settings.max_queue_wait_seconds,
             slot_recovery=settings.provider_slot_recovery_seconds,
             background_work=Role.WORKER in self.roles,
+            retention=self.retention_config(),
         )
 
     async def _start_listener(self) -> None:

@@ -101,9 +101,10 @@ class Admission:
         command can have (motion's exact cost needs the reference's length; `admit` checks it then).
         A few small queries, so a member over their limit costs the bot no downloads."""
         requester = draft.requester
-        cap = self.config.max_in_flight_per_user
-        if await self.store.count_in_flight(requester.guild_id, requester.user_id) >= cap:
-            raise TooManyInFlight(cap)
+        # Running jobs never refuse a new one (it waits in line); only a full share of the line does.
+        cap = self.config.max_queued_per_user
+        if await self.store.count_waiting(requester.guild_id, requester.user_id) >= cap:
+            raise QueueFull(cap)
         limit = await self.limit_for(requester)
         if limit.credits is None:
             return

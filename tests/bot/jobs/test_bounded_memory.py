@@ -25,7 +25,9 @@ async def one_job(h: Harness, index: int) -> str:
 
 
 async def test_many_jobs_leave_nothing_per_job_in_memory(make_harness: HarnessFactory) -> None:
-    h = await make_harness("acedata", max_jobs_in_flight_per_user=JOBS)  # the fake finishes jobs itself
+    h = await make_harness(  # the fake finishes jobs itself; one member, so room for all of them
+        "acedata", max_jobs_in_flight_per_user=JOBS, max_queued_per_user=JOBS, provider_max_concurrency=JOBS
+    )
     engine = h.running.engine
     engine.callbacks.tokens.capacity = TOKEN_CACHE
     ids = await asyncio.gather(*(one_job(h, index) for index in range(JOBS)))

@@ -84,14 +84,18 @@ async def test_jobs_in_flight_by_state_after_every_transition(make_harness: Harn
     h.running.engine.wake()
     await h.wait_job(lambda j: j.status is JobState.FAILED, timing_out.id)
 
+    # Every accepted job enters the line first (queued), then is claimed for the provider (pending).
     assert seen == [
+        {"queued": 1},
         {"pending": 1},
         {"submitted": 1},
         {"succeeded": 1},
         {},  # delivered
+        {"queued": 1},
         {"pending": 1},
         {"submitted": 1},
         {},  # failed
+        {"queued": 1},
         {"pending": 1},
         {"submitted": 1},
         {},  # timed out
