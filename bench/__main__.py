@@ -16,136 +16,26 @@ import sys
 import tempfile
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
 from typing import Any
 
 import aiohttp
 
+from bench.burst import burst, burst_rows
+from bench.soak import soak_rows, soak_series
+from bench.world import World, close_world, make_world, percentile, proc_status, reset_peak_rss
 from db.records import NewJob
 from db.sqlite import SqliteStore
 from tests.fakes.discord import FakeDiscord
 from tests.fakes.providers.acedata import AceDataFake
 from tests.fakes.providers.common import FakeProvider
 from tests.fakes.providers.kling import KlingFake
-from tests.harness import Guild, build_world, free_port
+from tests.harness import free_port
 from tests.support.media import make_image, make_video
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "bench" / "results"
-
-
-def percentile(values: list[float], pct: float) -> float:
-    ordered = sorted(values)
-    if not ordered:
-        return float("nan")
-    index = min(len(ordered) - 1, max(0, round(pct / 100 * (len(ordered) - 1))))
-    return ordered[index]
-
-
-def proc_status(pid: int, field_name: str) -> int:
-    """A /proc/<pid>/status field in bytes (VmRSS, VmHWM)."""
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith(field_name + ":"):
-            return int(line.split()[1]) * 1024
-    raise KeyError(field_name)
-
-
-def reset_peak_rss(pid: int) -> None:
-    # Writing 5 to clear_refs resets VmHWM (Linux ≥ 4.0), so the next peak is this phase's own.
-    Path(f"/proc/{pid}/clear_refs").write_text("5")
-
-
-@dataclass
-class Process:
-    proc: asyncio.subprocess.Process
-    log_path: Path
-
-    @property
-    def pid(self) -> int:
-        return self.proc.pid
-
-    async def stop(self) -> None:
-        if self.proc.returncode is None:
-            self.proc.terminate()
-            try:
-                await asyncio.wait_for(self.proc.wait(), 20)
-            except TimeoutError:
-                self.proc.kill()
-                await self.proc.wait()
-
-    def log(self) -> list[dict[str, Any]]:
-        entries = []
-        for line in self.log_path.read_text().splitlines():
-            try:
-                entries.append(json.loads(line))
-            except ValueError:
-                continue
-        return entries
-
-
-@dataclass
-class World:
-    fake: FakeDiscord
-    guild: Guild
-    provider: FakeProvider
-    tmp: Path
-    members: list[int] = field(default_factory=list)
-
-    def env(self, *, webhook_port: int, callbacks: bool, provider: str, **extra: str) -> dict[str, str]:
-        env = {k: v for k, v in os.environ.items() if not k.startswith(("DISCORD_", "KLING_", "KIE_"))}
-        env.update(
-            PYTHONPATH=str(ROOT),
-            DISCORD_TOKEN=self.fake.bot_token,
-            DISCORD_API_BASE=self.fake.api_base,
-            DISCORD_GATEWAY_URL=self.fake.gateway_url,
-            DEV_GUILD_ID=str(self.guild.id),
-            KLING_PROVIDER=provider,
-            KLING_API_KEY=getattr(self.provider, "api_key", "key"),
-            KLING_ACCESS_KEY=getattr(self.provider, "access_key", "AK"),
-            KLING_SECRET_KEY=getattr(self.provider, "secret_key", "SK"),
-            KLING_API_BASE=self.provider.base_url,
-            DATABASE_URL=f"sqlite:///{self.tmp / 'bot.db'}",
-            WEBHOOK_HOST="127.0.0.1",
-            WEBHOOK_PORT=str(webhook_port),
-            OPS_PORT="0",
-            LOG_FORMAT="json",
-            LOG_LEVEL="INFO",
-            POLL_INTERVAL_SECONDS="15",
-        )
-        if callbacks:
-            env["PUBLIC_BASE_URL"] = f"http://127.0.0.1:{webhook_port}"
-        env.update(extra)
-        return env
-
-    async def spawn(self, module: str, env: dict[str, str], name: str) -> Process:
-        log_path = self.tmp / f"{name}.log"
-        out = log_path.open("wb")
-        proc = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", module, cwd=self.tmp, env=env, stdout=out, stderr=out
-        )
-        self.fake.guild_commands.pop(self.guild.id, None)
-        identified = self.fake.identify_count
-        await self.fake.wait_for(lambda: self.fake.guild_commands.get(self.guild.id), timeout=60)
-        await self.fake.wait_for_identify(count=identified + 1, timeout=60)
-        return Process(proc, log_path)
-
-
-async def make_world(tmp: Path, provider: FakeProvider, *, tier: int = 0, members: int = 0) -> World:
-    fake = await FakeDiscord().start()
-    guild = build_world(fake)
-    fake.set_premium_tier(guild.id, tier)
-    await provider.start()
-    world = World(fake, guild, provider, tmp)
-    for index in range(members):
-        world.members.append(fake.add_member(guild.id, username=f"m{index}").user_id)
-    return world
-
-
-async def close_world(world: World) -> None:
-    await world.provider.stop()
-    await world.fake.stop()
 
 
 async def wait_http(url: str, limit: float = 30) -> None:
@@ -582,6 +472,10 @@ def table(results: dict[str, Any]) -> str:
                 str(r["met"]),
             )
         )
+    if "soak" in results:
+        rows.extend(soak_rows(results["soak"]))
+    if "burst" in results:
+        rows.extend(burst_rows(results["burst"]))
     widths = [max(len(row[i]) for row in rows) for i in range(5)]
     lines = [" | ".join(cell.ljust(widths[i]) for i, cell in enumerate(row)) for row in rows]
     lines.insert(1, "-+-".join("-" * w for w in widths))
@@ -604,6 +498,8 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         "callback_to_post": lambda: callback_to_post(tmp, args.rounds),
         "memory": lambda: memory(tmp, args.big_mb),
         "restart_recovery": lambda: restart_recovery(tmp, args.jobs, args.window),
+        "soak": lambda: soak_series(tmp, args.soak_small, args.soak_jobs),
+        "burst": lambda: burst(tmp, args.burst_count, args.burst_mb * 1_000_000),
     }
     for name, step in steps.items():
         if args.only and name not in args.only:
@@ -622,6 +518,10 @@ def main() -> None:
     parser.add_argument("--big-mb", type=int, default=95)
     parser.add_argument("--jobs", type=int, default=1000)
     parser.add_argument("--window", type=float, default=5.0)
+    parser.add_argument("--soak-jobs", type=int, default=2000)
+    parser.add_argument("--soak-small", type=int, default=200, help="the soak's comparison run")
+    parser.add_argument("--burst-count", type=int, default=100)
+    parser.add_argument("--burst-mb", type=int, default=20, help="each burst command's reference video")
     args = parser.parse_args()
     results = asyncio.run(run(args))
     RESULTS.mkdir(parents=True, exist_ok=True)

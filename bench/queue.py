@@ -20,7 +20,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-from bench.__main__ import RESULTS, World, close_world, make_world, video_posts
+from bench.__main__ import RESULTS, video_posts
+from bench.world import World, close_world, make_world
 from tests.fakes.discord import FakeMessage
 from tests.fakes.providers.kling import KlingFake
 from tests.harness import free_port

@@ -23,19 +23,10 @@ from typing import Any
 
 from aiohttp import web
 
-from bench.__main__ import (
-    RESULTS,
-    Process,
-    World,
-    callbacks_to_posts,
-    close_world,
-    fire_callbacks,
-    make_world,
-    percentile,
-    wait_http,
-)
+from bench.__main__ import RESULTS, callbacks_to_posts, fire_callbacks, wait_http
 from bench.__main__ import callback_ingestion as sqlite_ingestion
 from bench.__main__ import callback_to_post as sqlite_callback_to_post
+from bench.world import Process, World, close_world, make_world, percentile
 from db.postgres import PostgresStore
 from db.records import NewJob
 from tests.db import servers
@@ -290,7 +281,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
     }
     sqlite_c2p = await sqlite_callback_to_post(tmp / "sqlite", args.rounds)
     results["callback_to_post"] = {
-        "sqlite_one_process": {k: sqlite_c2p[k] for k in ("p50_ms", "p99_ms", "n")},
+        "sqlite_one_process": {k: round(sqlite_c2p[k], 1) for k in ("p50_ms", "p99_ms", "n")},
         "postgres_three_processes": await postgres_callback_to_post(tmp, args.rounds),
     }
     results["takeover"] = await takeover(tmp)

@@ -10,6 +10,7 @@ discord.py's AutoShardedBot over its SHARD_IDS.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from collections.abc import Callable
@@ -25,6 +26,7 @@ from bot.downloads import Downloader
 from bot.jobs.engine import EngineConfig, JobEngine
 from bot.jobs.inputs import InputStore
 from bot.jobs.quota import CostTable
+from bot.jobs.retention import DAY, RetentionConfig
 from bot.jobs.services import Services
 from bot.listener import WebhookListener
 from bot.metrics import Metrics
@@ -40,6 +42,7 @@ from db.store import Store
 
 log = logging.getLogger(__name__)
 
+HEALTH_WRITE_TIMEOUT = 5.0  # seconds the /healthz write probe may take before the database counts as stuck
 COGS = (
     "cogs.help",
     "cogs.motion",
@@ -120,6 +123,7 @@ class KlingBot(commands.Bot):
             public_base_url=self.settings.public_base_url,
             clock=self.clock,
             rest_only=Role.GATEWAY not in self.roles,
+            inputs=self.inputs,
         )
         self._engine = JobEngine(
             store=self.store,
@@ -129,7 +133,10 @@ class KlingBot(commands.Bot):
             inputs=self.inputs,
             config=self._engine_config(),
             costs=CostTable(
-                unit=self.settings.credits_per_clip, pro_multiplier=self.settings.pro_cost_multiplier
+                unit=self.settings.credits_per_clip,
+                pro_multiplier=self.settings.pro_cost_multiplier,
+                fourk_multiplier=self.settings.fourk_cost_multiplier,
+                audio_multiplier=self.settings.audio_cost_multiplier,
             ),
             clock=self.clock,
         )
@@ -161,6 +168,7 @@ class KlingBot(commands.Bot):
             instance_id=settings.instance_id,
             lease_seconds=settings.lease_seconds,
             sole_process=settings.database_url.startswith("sqlite"),
+            retention=self.retention_config(),
         )
 
     async def _start_listener(self) -> None:
@@ -174,9 +182,23 @@ class KlingBot(commands.Bot):
     async def _start_ops(self) -> None:
         settings = self.settings
         self.ops = OpsServer(
-            self, self.metrics, host=settings.ops_host, port=settings.ops_port, data_dir=settings.media_path
+            self,
+            self.metrics,
+            host=settings.ops_host,
+            port=settings.ops_port,
+            data_dir=settings.media_path,
+            min_free_bytes=settings.min_free_disk_bytes,
         )
         await self.ops.start()
+
+    def retention_config(self) -> RetentionConfig:
+        settings = self.settings
+        return RetentionConfig(
+            media_seconds=settings.media_retention_seconds,
+            media_max_bytes=settings.media_max_bytes,
+            audit_seconds=settings.audit_retention_days * DAY,
+            callback_seconds=settings.callback_retention_days * DAY,
+        )
 
     async def sync_commands(self) -> None:
         guild_id = self.settings.dev_guild_id
@@ -207,22 +229,40 @@ class KlingBot(commands.Bot):
         await self.store.close()
 
     async def health(self) -> tuple[bool, dict[str, Any]]:
+        """Whether the gateway is connected and the database answers and takes writes; with reasons."""
         discord_ok = self.gateway_up() if Role.GATEWAY in self.roles else True
         store_ok = await self.store.ping()
+        writable = store_ok and await self._store_takes_writes()
         in_flight = (
             await self.store.count_in_states([JobState.PENDING, JobState.SUBMITTED, JobState.SUCCEEDED])
             if store_ok
             else None
         )
+        reasons = [
+            reason
+            for failed, reason in (
+                (not discord_ok, "the Discord gateway is disconnected"),
+                (not store_ok, "the database does not answer"),
+                (store_ok and not writable, "the database does not accept writes"),
+            )
+            if failed
+        ]
         details = {
             "discord": ("connected" if discord_ok else "disconnected")
             if Role.GATEWAY in self.roles
             else "rest only",
-            "store": "ok" if store_ok else "unavailable",
+            "store": "ok" if writable else "read-only" if store_ok else "unavailable",
             "jobs_in_flight": in_flight,
             "provider": self.settings.kling_provider.value,
+            "reasons": reasons,
         }
-        return discord_ok and store_ok, details
+        return not reasons, details
+
+    async def _store_takes_writes(self) -> bool:
+        try:
+            return await asyncio.wait_for(self.store.probe_write(self.clock()), HEALTH_WRITE_TIMEOUT)
+        except TimeoutError:
+            return False
 
     def gateway_up(self) -> bool:
         # is_ready() stays true after the gateway drops; the socket itself says whether we are connected.

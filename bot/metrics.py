@@ -40,7 +40,10 @@ class Metrics:
             "klingbot_provider_errors", "Provider errors, by category", ["category"], registry=r
         )
         self.jobs_in_flight = Gauge(
-            "klingbot_jobs_in_flight", "Jobs accepted and not yet finished", registry=r
+            "klingbot_jobs_in_flight",
+            "Jobs accepted and not yet finished (posted or failed), by state",
+            ["state"],
+            registry=r,
         )
         # Operator-facing series (alerts and the dashboard in deploy/ use them).
         self.deliveries_given_up = Counter(
@@ -48,8 +51,8 @@ class Metrics:
         )
         gauge = partial(Gauge, registry=r)
         self.gateway_connected = gauge("klingbot_gateway_connected", "1 while the gateway is up, else 0")
-        # Set by the media folder's owner as files come and go (not updated yet: it reads 0 until then).
-        self.media_bytes = gauge("klingbot_media_bytes", "Bytes of job inputs and results kept")
+        self.media_bytes = gauge("klingbot_media_bytes", "Bytes of job inputs and hosted results kept")
+        self.inbox_backlog = gauge("klingbot_inbox_backlog", "Callbacks stored and not yet processed")
         self.disk_free_bytes = gauge("klingbot_disk_free_bytes", "Free bytes on the media disk")
         self.disk_size_bytes = gauge("klingbot_disk_size_bytes", "Size of the media disk")
         # The line and the provider's slots (bot.jobs.queue).

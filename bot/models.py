@@ -5,7 +5,7 @@ Providers translate their own words into these; the engine, the store and the co
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import KW_ONLY, dataclass, field
 from enum import StrEnum
 
 
@@ -99,20 +99,17 @@ class MotionRequest:
     kind: JobKind = field(default=JobKind.MOTION, init=False)
 
 
-@dataclass(frozen=True, slots=True)
-class TextToVideoRequest:
-    prompt: str
+@dataclass(frozen=True, slots=True, kw_only=True)
+class VideoOptions:
+    """What text- and image-to-video requests share. Newer models (providers.md §1.3) add sound (None:
+    the model's default), omni references (cited in the prompt as <<<image_N>>> / <<<video_1>>>), and
+    multi-shot (custom shots, or auto_shots for Kling's own cuts from one prompt)."""
+
     model: str | None = None
     mode: str = "std"
-    aspect_ratio: str = "16:9"
     duration: int = 5
     negative_prompt: str | None = None
     cfg_scale: float | None = None
-    camera: CameraControl | None = None
-    kind: JobKind = field(default=JobKind.TEXT2VIDEO, init=False)
-    # Newer models (providers.md §1.3): sound (None: the model's default), omni references
-    # (cited in the prompt as <<<image_N>>> / <<<video_1>>>), and multi-shot (custom shots, or
-    # auto_shots for Kling's own cuts from one prompt).
     sound: bool | None = None
     reference_images: tuple[MediaInput, ...] = ()
     reference_video: ReferenceVideo | None = None
@@ -121,24 +118,20 @@ class TextToVideoRequest:
 
 
 @dataclass(frozen=True, slots=True)
-class ImageToVideoRequest:
+class TextToVideoRequest(VideoOptions):
+    prompt: str
+    _: KW_ONLY  # only the prompt is positional: the shared options come first in field order
+    aspect_ratio: str = "16:9"
+    camera: CameraControl | None = None
+    kind: JobKind = field(default=JobKind.TEXT2VIDEO, init=False)
+
+
+@dataclass(frozen=True, slots=True)
+class ImageToVideoRequest(VideoOptions):
     image: MediaInput
     prompt: str | None = None
     end_image: MediaInput | None = None
-    model: str | None = None
-    mode: str = "std"
-    duration: int = 5
-    negative_prompt: str | None = None
-    cfg_scale: float | None = None
     kind: JobKind = field(default=JobKind.IMAGE2VIDEO, init=False)
-    # Newer models (providers.md §1.3): sound (None: the model's default), omni references
-    # (cited in the prompt as <<<image_N>>> / <<<video_1>>>), and multi-shot (custom shots, or
-    # auto_shots for Kling's own cuts from one prompt).
-    sound: bool | None = None
-    reference_images: tuple[MediaInput, ...] = ()
-    reference_video: ReferenceVideo | None = None
-    shots: tuple[Shot, ...] = ()
-    auto_shots: bool = False
 
 
 @dataclass(frozen=True, slots=True)

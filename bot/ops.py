@@ -20,6 +20,8 @@ from bot.serving import start_app
 
 log = logging.getLogger(__name__)
 
+MIB = 1024 * 1024
+
 
 class HealthSource(Protocol):
     async def health(self) -> tuple[bool, dict[str, Any]]: ...
@@ -27,11 +29,19 @@ class HealthSource(Protocol):
 
 class OpsServer:
     def __init__(
-        self, health: HealthSource, metrics: Metrics, *, host: str, port: int, data_dir: Path | None = None
+        self,
+        health: HealthSource,
+        metrics: Metrics,
+        *,
+        host: str,
+        port: int,
+        data_dir: Path | None = None,
+        min_free_bytes: int = 0,
     ) -> None:
         self.health_source = health
         self.metrics = metrics
         self.data_dir = data_dir  # its filesystem's free space is reported (media and database live there)
+        self.min_free_bytes = min_free_bytes  # less free than this on that disk: unhealthy
         self.host = host
         self.port = port
         self._runner: web.AppRunner | None = None
@@ -52,9 +62,26 @@ class OpsServer:
             self._runner = None
 
     async def check(self) -> tuple[bool, dict[str, Any]]:
-        """The health source's answer, also recorded in the gauges that alerts watch."""
+        """The health source's answer and the media disk's free space, also recorded in the gauges that
+        alerts watch."""
         healthy, details = await self.health_source.health()
         self.metrics.gateway_connected.set(1 if details.get("discord") == "connected" else 0)
+        if self.data_dir is None:
+            return healthy, details
+        usage = await asyncio.to_thread(_disk_usage, self.data_dir)
+        if usage is None:
+            details["disk"] = "unknown"
+            return healthy, details
+        free, total = usage
+        self.metrics.disk_free_bytes.set(free)
+        self.metrics.disk_size_bytes.set(total)
+        details["disk"] = "ok" if free >= self.min_free_bytes else "low"
+        if free < self.min_free_bytes:
+            details.setdefault("reasons", []).append(
+                f"the media disk has {free / MIB:.0f} MiB free, below MIN_FREE_DISK_BYTES "
+                f"({self.min_free_bytes / MIB:.0f} MiB)"
+            )
+            healthy = False
         return healthy, details
 
     async def healthz(self, request: web.Request) -> web.Response:
@@ -63,11 +90,6 @@ class OpsServer:
 
     async def metrics_route(self, request: web.Request) -> web.Response:
         await self.check()  # so every scrape sees the gateway and the disk as they are now
-        if self.data_dir is not None:
-            usage = await asyncio.to_thread(_disk_usage, self.data_dir)
-            if usage is not None:
-                self.metrics.disk_free_bytes.set(usage[0])
-                self.metrics.disk_size_bytes.set(usage[1])
         response = web.Response(body=self.metrics.render())
         response.headers["Content-Type"] = CONTENT_TYPE_LATEST
         return response

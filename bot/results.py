@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import shutil
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -20,7 +19,7 @@ from bot.downloads import (
     ForbiddenUrl,
     download_limits,
 )
-from bot.jobs.hosting import JobHosting
+from bot.jobs.hosting import RESULTS_WORK_DIR, JobHosting
 from bot.jobs.publisher import DeliveryRetry, ResultRefused
 from bot.settings import Settings
 from db.records import JobRecord
@@ -79,7 +78,7 @@ class ResultFiles:
         *,
         fit_video: FitVideo | None = None,
     ) -> None:
-        self.results_dir = media_dir / "results"
+        self.results_dir = media_dir / RESULTS_WORK_DIR
         self.hosting = hosting
         self.downloader = downloader
         self.limits = limits
@@ -126,13 +125,7 @@ class ResultFiles:
         url = self.hosting.result_url(job)
         if url is None:
             return None
-        target = self.hosting.hosted_result_path(job.id)
-
-        def keep() -> None:
-            target.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copyfile(original, target)
-
-        await asyncio.to_thread(keep)
+        await self.hosting.keep_result(job.id, original)
         return HostedLink(url, self.hosting.result_expires_at(job))
 
     async def cleanup(self, job_id: str) -> None:

@@ -150,6 +150,19 @@ class Settings(BaseSettings):
     # The cost table: credits for a standard 5-second clip, and how much more pro costs.
     credits_per_clip: Annotated[int, Field(ge=0, le=1000)] = 1
     pro_cost_multiplier: Annotated[int, Field(ge=1, le=100)] = 2
+    # Mode 4k costs this many standard clips of the same length; sound multiplies the price by
+    # AUDIO_COST_MULTIPLIER, rounded up to whole credits.
+    fourk_cost_multiplier: Annotated[int, Field(ge=1, le=100)] = 4
+    audio_cost_multiplier: Annotated[float, Field(ge=1, le=100)] = 1.5
+
+    # Retention (bot.jobs.retention): a finished job's input files are removed this long after it
+    # finished, and sooner past MEDIA_MAX_BYTES (the jobs that finished longest ago first); audit lines and
+    # processed callbacks are kept this many days. /healthz is unhealthy below MIN_FREE_DISK_BYTES free.
+    media_retention_seconds: Annotated[float, Field(gt=0)] = 7 * 24 * 3600.0
+    media_max_bytes: Annotated[int, Field(ge=0)] = 5 * 1024**3
+    audit_retention_days: Annotated[float, Field(gt=0)] = 90.0
+    callback_retention_days: Annotated[float, Field(gt=0)] = 7.0
+    min_free_disk_bytes: Annotated[int, Field(ge=0)] = 1024**3
 
     # Download deadlines (bot.downloads): the whole download of an attached picture, an attached video and
     # a finished result, and the longest wait for the next bytes of any of them. The defaults keep a

@@ -14,9 +14,10 @@ import discord
 from discord.ext import commands
 
 from bot.custom_ids import TEMPLATE
+from bot.discord_ui import job_text
 from bot.discord_ui.queue_text import cancel_answer
 from bot.errors import UserFacingError
-from bot.jobs.services.jobs import InputsGone
+from bot.jobs.services.jobs import InputsExpired, InputsGone
 from bot.tree import report_error
 from cogs.common import is_moderator, requester_from, services
 from cogs.submit import hand_over
@@ -38,10 +39,8 @@ class ExtendPrompt(discord.ui.Modal, title="Extend the video"):
 
     async def on_submit(self, interaction: discord.Interaction) -> None:
         await interaction.response.defer(ephemeral=True, thinking=True)
-        draft = extend_draft(
-            self.parent, requester_from(interaction), self.prompt.value or None, interaction.filesize_limit
-        )
-        await hand_over(interaction, draft, [])
+        draft, notes = extend_draft(interaction, self.parent, self.prompt.value or None)
+        await hand_over(interaction, draft, notes)
 
     async def on_error(  # type: ignore[override]  # Modal's own signature has no `item`
         self, interaction: discord.Interaction, error: Exception
@@ -119,6 +118,10 @@ class JobButton(discord.ui.DynamicItem[discord.ui.Button[Any]], template=TEMPLAT
             draft = await services(interaction).jobs.rerun_draft(
                 job, requester_from(interaction), interaction.filesize_limit
             )
+        except InputsExpired as expired:
+            raise UserFacingError(
+                job_text.inputs_expired_text(job.id, expired.removed_at, expired.kept_for)
+            ) from None
         except InputsGone:
             raise UserFacingError(
                 f"The attachments of job `{job.id}` are no longer kept; run the command again with them."

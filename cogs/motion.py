@@ -10,6 +10,7 @@ from bot.jobs.drafts import JobDraft
 from bot.models import JobKind
 from cogs.common import check_length, requester_from
 from cogs.submit import check_early, hand_over, load_image, load_motion_video
+from cogs.video_options import model_option, motion_models
 
 MODE_CHOICES = [
     app_commands.Choice(name="Standard (720p)", value="std"),
@@ -36,8 +37,10 @@ class MotionCog(commands.Cog):
         mode="Standard or pro quality",
         orientation="Whose framing the result follows: the image's or the video's",
         keep_sound="Keep the reference video's sound (default: yes)",
+        model="Motion-control model (default: the provider's)",
     )
     @app_commands.choices(mode=MODE_CHOICES, orientation=ORIENTATION_CHOICES)
+    @app_commands.autocomplete(model=motion_models)
     async def motion(
         self,
         interaction: discord.Interaction,
@@ -47,6 +50,7 @@ class MotionCog(commands.Cog):
         mode: app_commands.Choice[str] | None = None,
         orientation: app_commands.Choice[str] | None = None,
         keep_sound: bool = True,
+        model: str | None = None,
     ) -> None:
         await interaction.response.defer(ephemeral=True, thinking=True)
         chosen_orientation = orientation.value if orientation else "image"
@@ -57,6 +61,8 @@ class MotionCog(commands.Cog):
             "keep_sound": keep_sound,
             "attachment_size_limit": interaction.filesize_limit,
         }
+        if model_option(model) is not None:
+            options["model"] = model_option(model)
         requester = requester_from(interaction)
         await check_early(interaction, JobDraft(JobKind.MOTION, requester, options))
         image_file, image_notes = await load_image(interaction, image, role="image", label="character image")

@@ -8,6 +8,7 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.discord_ui import queue_text
+from bot.discord_ui.limits import ID_SHOWN, fit_choices, fit_content, quote
 from bot.errors import UserFacingError
 from cogs.common import is_moderator, services
 
@@ -30,18 +31,20 @@ class QueueCog(commands.Cog):
             interaction.guild_id, None if moderator else interaction.user.id
         )
         await interaction.response.send_message(
-            queue_text.queue_text(view, everyone=moderator), ephemeral=True, allowed_mentions=QUIET
+            fit_content(queue_text.queue_text(view, everyone=moderator)),
+            ephemeral=True,
+            allowed_mentions=QUIET,
         )
 
     async def _cancel(self, interaction: discord.Interaction, job_id: str, moderator: bool) -> None:
         job = await services(interaction).jobs.find(interaction.guild_id, job_id)
         if job is None:
             raise UserFacingError(
-                f"There is no job `{job_id.strip()}` on this server. /queue lists the line."
+                f"There is no job `{quote(job_id, ID_SHOWN)}` on this server. /queue lists the line."
             )
         outcome = await services(interaction).queue.cancel(job, interaction.user.id, moderator=moderator)
         await interaction.response.send_message(
-            queue_text.cancel_answer(outcome, job, interaction.user.id),
+            fit_content(queue_text.cancel_answer(outcome, job, interaction.user.id)),
             ephemeral=True,
             allowed_mentions=QUIET,
         )
@@ -55,11 +58,11 @@ class QueueCog(commands.Cog):
             interaction.guild_id, None if moderator else interaction.user.id
         )
         needle = current.strip().lower()
-        return [
+        return fit_choices(
             app_commands.Choice(name=queue_text.waiting_choice(w), value=w.job.id)
             for w in view.waiting
             if needle in w.job.id
-        ][:25]
+        )
 
 
 async def setup(bot: commands.Bot) -> None:

@@ -20,8 +20,10 @@ from bot.media import (
     VIDEO_MAX_BYTES,
     MediaError,
     PreparedMedia,
+    VideoInfo,
     prepare_image,
     prepare_motion_video,
+    prepare_reference_video,
 )
 from cogs.common import kling_bot, read_attachment
 
@@ -41,18 +43,29 @@ async def load_image(
 async def load_motion_video(
     interaction: discord.Interaction, attachment: discord.Attachment, *, orientation: str
 ) -> tuple[InputFile, list[str], float]:
-    data = await read_attachment(
-        interaction,
-        attachment,
-        role="reference video",
-        purpose=DownloadPurpose.VIDEO,
-        max_bytes=VIDEO_MAX_BYTES,
-    )
+    data = await _read_video(interaction, attachment)
     prepared = await _prepare(
         partial(prepare_motion_video, orientation=orientation), data, attachment.filename
     )
     duration = float(getattr(prepared.info, "duration", 0.0))
     return _input_file("video", attachment, data, prepared), list(prepared.notes), duration
+
+
+async def load_reference_video(
+    interaction: discord.Interaction, attachment: discord.Attachment, *, role: str
+) -> tuple[InputFile, VideoInfo]:
+    """An omni reference video, read and checked; its length and size go to the capability check."""
+    data = await _read_video(interaction, attachment)
+    prepared = await _prepare(prepare_reference_video, data, attachment.filename)
+    assert isinstance(prepared.info, VideoInfo)
+    return _input_file(role, attachment, data, prepared), prepared.info
+
+
+async def _read_video(interaction: discord.Interaction, attachment: discord.Attachment) -> bytes:
+    limit = VIDEO_MAX_BYTES
+    return await read_attachment(
+        interaction, attachment, role="reference video", purpose=DownloadPurpose.VIDEO, max_bytes=limit
+    )
 
 
 async def _prepare(

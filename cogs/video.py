@@ -1,102 +1,78 @@
-"""/video text, /video image and /video extend."""
+"""/video: text, image and extend here; reference and edit in cogs/video_reference.py, shots in
+cogs/video_shots.py, all in one command group."""
 
 from __future__ import annotations
-
-from typing import Any
 
 import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot.discord_ui.limits import ID_SHOWN, fit_choices, quote
+from bot.discord_ui.limits import ID_SHOWN, quote
+from bot.discord_ui.reference_text import continued_note
 from bot.errors import UserFacingError
-from bot.jobs.drafts import JobDraft, Requester
+from bot.jobs.drafts import JobDraft
 from bot.jobs.services.jobs import extendable
+from bot.jobs.services.videos import VideoGone
 from bot.models import JobKind
-from cogs.common import check_length, is_moderator, requester_from, services
-from cogs.motion import MODE_CHOICES
+from cogs.common import check_length, requester_from, services
 from cogs.submit import check_early, hand_over, load_image
-from db.records import JobRecord, JobState
+from cogs.video_options import (
+    ASPECT_CHOICES,
+    CAMERA_CHOICES,
+    CAMERA_PRESETS,
+    DURATION_DESCRIPTION,
+    PROMPT_LIMIT,
+    SOUND_DESCRIPTION,
+    VIDEO_MODE_CHOICES,
+    check_own_video,
+    finished_videos,
+    image_models,
+    required_prompt,
+    text_models,
+    video_options,
+)
+from cogs.video_reference import ReferenceCommands
+from cogs.video_shots import ShotCommands
+from db.records import JobRecord
 
-MODEL_CHOICES = [
-    app_commands.Choice(name=name, value=name)
-    for name in (
-        "kling-v1",
-        "kling-v1-6",
-        "kling-v2-master",
-        "kling-v2-1-master",
-        "kling-v2-5-turbo",
-        "kling-v2-6",
-        "kling-v3",
-    )
-]
-ASPECT_CHOICES = [app_commands.Choice(name=value, value=value) for value in ("16:9", "9:16", "1:1")]
-DURATION_CHOICES = [
-    app_commands.Choice(name="5 seconds", value=5),
-    app_commands.Choice(name="10 seconds (twice the credits)", value=10),
-]
-# Camera presets: Kling's "simple" moves take exactly one non-zero axis in [-10, 10] (providers.md §2.4).
-CAMERA_PRESETS: dict[str, dict[str, Any]] = {
-    "zoom_in": {"type": "simple", "config": {"zoom": 5.0}},
-    "zoom_out": {"type": "simple", "config": {"zoom": -5.0}},
-    "pan_left": {"type": "simple", "config": {"pan": -5.0}},
-    "pan_right": {"type": "simple", "config": {"pan": 5.0}},
-    "tilt_up": {"type": "simple", "config": {"tilt": 5.0}},
-    "tilt_down": {"type": "simple", "config": {"tilt": -5.0}},
-    "down_back": {"type": "down_back", "config": None},
-    "forward_up": {"type": "forward_up", "config": None},
-    "right_turn_forward": {"type": "right_turn_forward", "config": None},
-    "left_turn_forward": {"type": "left_turn_forward", "config": None},
-}
-CAMERA_CHOICES = [
-    app_commands.Choice(name=name.replace("_", " ").capitalize(), value=name) for name in CAMERA_PRESETS
-]
-
-
-def common_options(
-    *,
-    prompt: str | None,
-    negative_prompt: str | None,
-    cfg_scale: float | None,
-    model: app_commands.Choice[str] | None,
-    mode: app_commands.Choice[str] | None,
-    duration: app_commands.Choice[int] | None,
-    attachment_size_limit: int,
-) -> dict[str, Any]:
-    if cfg_scale is not None and not 0.0 <= cfg_scale <= 1.0:
-        raise UserFacingError(f"cfg_scale must be between 0 and 1; you gave {cfg_scale}.")
-    return {
-        "prompt": check_length(prompt, name="prompt", limit=2500),
-        "negative_prompt": check_length(negative_prompt, name="negative prompt", limit=200),
-        "cfg_scale": cfg_scale,
-        "model": model.value if model else None,
-        "mode": mode.value if mode else "std",
-        "duration": duration.value if duration else 5,
-        "attachment_size_limit": attachment_size_limit,
-    }
+Duration = app_commands.Range[int, 3, 15]
+CfgScale = app_commands.Range[float, 0.0, 1.0]
 
 
 async def check_may_extend(interaction: discord.Interaction, parent: JobRecord) -> None:
     """The same rule for /video extend and the Extend button: your own videos (moderators: any)."""
-    if parent.user_id != interaction.user.id and not await is_moderator(interaction):
-        raise UserFacingError(f"Job `{parent.id}` belongs to someone else; you can extend your own videos.")
+    await check_own_video(interaction, parent, use="extend")
+
+
+def extend_draft(
+    interaction: discord.Interaction, parent: JobRecord, prompt: str | None
+) -> tuple[JobDraft, list[str]]:
+    """The extension of `parent` and what to tell the member: the extend action, or an omni model
+    continuing the video when the model that made it has no extend action."""
     if not extendable(parent):
         raise UserFacingError(f"Job `{parent.id}` has no finished video to extend; pick one from /jobs.")
+    try:
+        plan = services(interaction).videos.extend_plan(
+            parent,
+            requester_from(interaction),
+            check_length(prompt, name="prompt", limit=PROMPT_LIMIT),
+            interaction.filesize_limit,
+        )
+    except VideoGone:
+        raise UserFacingError(
+            f"The provider no longer keeps the video of job `{parent.id}`, so it cannot be continued."
+        ) from None
+    note = continued_note(parent.id, plan)
+    return plan.draft, [note] if note else []
 
 
-def extend_draft(parent: JobRecord, requester: Requester, prompt: str | None, size_limit: int) -> JobDraft:
-    if not extendable(parent):
-        raise UserFacingError(f"Job `{parent.id}` has no finished video to extend; pick one from /jobs.")
-    options = {
-        "video_id": parent.result_video_id,
-        "prompt": check_length(prompt, name="prompt", limit=2500),
-        "mode": parent.params.get("mode", "std"),
-        "attachment_size_limit": size_limit,
-    }
-    return JobDraft(JobKind.EXTEND, requester, options, parent_job_id=parent.id)
-
-
-class VideoCog(commands.GroupCog, group_name="video", group_description="Make videos from text or pictures"):
+class VideoCog(
+    ReferenceCommands,
+    ShotCommands,
+    commands.GroupCog,
+    group_name="video",
+    group_description="Make videos from text or pictures",
+):
     def __init__(self, bot: commands.Bot) -> None:
         self.bot = bot
         super().__init__()
@@ -106,45 +82,37 @@ class VideoCog(commands.GroupCog, group_name="video", group_description="Make vi
     @app_commands.describe(
         prompt="What the video shows (up to 2500 characters)",
         model="Kling model (default: the provider's)",
-        mode="Standard or pro quality",
+        mode="Standard, pro or 4K quality",
         aspect_ratio="Frame shape",
-        duration="Length of the video",
+        duration=DURATION_DESCRIPTION,
+        sound=SOUND_DESCRIPTION,
         negative_prompt="What to avoid (up to 200 characters)",
         cfg_scale="How closely to follow the prompt, 0 to 1",
         camera="A camera movement preset",
     )
-    @app_commands.choices(  # type: ignore[misc]  # str and int choices in one decorator
-        model=MODEL_CHOICES,
-        mode=MODE_CHOICES,
-        aspect_ratio=ASPECT_CHOICES,
-        duration=DURATION_CHOICES,
-        camera=CAMERA_CHOICES,
-    )
+    @app_commands.choices(mode=VIDEO_MODE_CHOICES, aspect_ratio=ASPECT_CHOICES, camera=CAMERA_CHOICES)
+    @app_commands.autocomplete(model=text_models)
     async def text(
         self,
         interaction: discord.Interaction,
         prompt: str,
-        model: app_commands.Choice[str] | None = None,
+        model: str | None = None,
         mode: app_commands.Choice[str] | None = None,
         aspect_ratio: app_commands.Choice[str] | None = None,
-        duration: app_commands.Choice[int] | None = None,
+        duration: Duration | None = None,
+        sound: bool | None = None,
         negative_prompt: str | None = None,
-        cfg_scale: app_commands.Range[float, 0.0, 1.0] | None = None,
+        cfg_scale: CfgScale | None = None,
         camera: app_commands.Choice[str] | None = None,
     ) -> None:
         await interaction.response.defer(ephemeral=True, thinking=True)
-        options = common_options(
-            prompt=prompt,
-            negative_prompt=negative_prompt,
-            cfg_scale=cfg_scale,
-            model=model,
-            mode=mode,
-            duration=duration,
-            attachment_size_limit=interaction.filesize_limit,
-        )
-        if not options["prompt"]:
-            raise UserFacingError("Write a prompt describing the video.")
-        options["aspect_ratio"] = aspect_ratio.value if aspect_ratio else "16:9"
+        options = {
+            "prompt": required_prompt(prompt),
+            **video_options(interaction, model=model, mode=mode, duration=duration, sound=sound),
+            "aspect_ratio": aspect_ratio.value if aspect_ratio else "16:9",
+            "negative_prompt": check_length(negative_prompt, name="negative prompt", limit=200),
+            "cfg_scale": cfg_scale,
+        }
         if camera is not None:
             options["camera"] = CAMERA_PRESETS[camera.value]
             options["camera_preset"] = camera.value
@@ -159,40 +127,37 @@ class VideoCog(commands.GroupCog, group_name="video", group_description="Make vi
         prompt="What happens in the video (up to 2500 characters)",
         end_image="Optional last frame",
         model="Kling model (default: the provider's)",
-        mode="Standard or pro quality",
-        duration="Length of the video",
+        mode="Standard, pro or 4K quality",
+        duration=DURATION_DESCRIPTION,
+        sound=SOUND_DESCRIPTION,
         negative_prompt="What to avoid (up to 200 characters)",
         cfg_scale="How closely to follow the prompt, 0 to 1",
     )
-    @app_commands.choices(  # type: ignore[misc]  # str and int choices in one decorator
-        model=MODEL_CHOICES, mode=MODE_CHOICES, duration=DURATION_CHOICES
-    )
+    @app_commands.choices(mode=VIDEO_MODE_CHOICES)
+    @app_commands.autocomplete(model=image_models)
     async def image(
         self,
         interaction: discord.Interaction,
         image: discord.Attachment,
         prompt: str | None = None,
         end_image: discord.Attachment | None = None,
-        model: app_commands.Choice[str] | None = None,
+        model: str | None = None,
         mode: app_commands.Choice[str] | None = None,
-        duration: app_commands.Choice[int] | None = None,
+        duration: Duration | None = None,
+        sound: bool | None = None,
         negative_prompt: str | None = None,
-        cfg_scale: app_commands.Range[float, 0.0, 1.0] | None = None,
+        cfg_scale: CfgScale | None = None,
     ) -> None:
         await interaction.response.defer(ephemeral=True, thinking=True)
-        options = common_options(
-            prompt=prompt,
-            negative_prompt=negative_prompt,
-            cfg_scale=cfg_scale,
-            model=model,
-            mode=mode,
-            duration=duration,
-            attachment_size_limit=interaction.filesize_limit,
-        )
-        if end_image is not None and options["duration"] != 5:
-            raise UserFacingError("Videos with an end image can only be 5 seconds long; choose 5 seconds.")
+        options = {
+            "prompt": check_length(prompt, name="prompt", limit=PROMPT_LIMIT),
+            **video_options(interaction, model=model, mode=mode, duration=duration, sound=sound),
+            "negative_prompt": check_length(negative_prompt, name="negative prompt", limit=200),
+            "cfg_scale": cfg_scale,
+        }
         requester = requester_from(interaction)
-        await check_early(interaction, JobDraft(JobKind.IMAGE2VIDEO, requester, options))
+        attached = ("image", "end_image") if end_image is not None else ("image",)
+        await check_early(interaction, JobDraft(JobKind.IMAGE2VIDEO, requester, options, attached=attached))
         first, notes = await load_image(interaction, image, role="image", label="image")
         inputs = [first]
         if end_image is not None:
@@ -205,6 +170,7 @@ class VideoCog(commands.GroupCog, group_name="video", group_description="Make vi
     @app_commands.command(name="extend", description="Add about five seconds to one of your finished videos")
     @app_commands.guild_only()
     @app_commands.describe(job="The job id of one of your finished videos", prompt="What happens next")
+    @app_commands.autocomplete(job=finished_videos)
     async def extend(self, interaction: discord.Interaction, job: str, prompt: str | None = None) -> None:
         await interaction.response.defer(ephemeral=True, thinking=True)
         parent = await services(interaction).jobs.find(interaction.guild_id, job)
@@ -214,28 +180,9 @@ class VideoCog(commands.GroupCog, group_name="video", group_description="Make vi
                 "pick one of your videos from the list."
             )
         await check_may_extend(interaction, parent)
-        draft = extend_draft(parent, requester_from(interaction), prompt, interaction.filesize_limit)
+        draft, notes = extend_draft(interaction, parent, prompt)
         await check_early(interaction, draft)
-        await hand_over(interaction, draft, [])
-
-    @extend.autocomplete("job")
-    async def extend_job_autocomplete(
-        self, interaction: discord.Interaction, current: str
-    ) -> list[app_commands.Choice[str]]:
-        jobs = await services(interaction).jobs.search(
-            interaction.guild_id,
-            interaction.user.id,
-            states=[JobState.DELIVERED, JobState.SUCCEEDED],
-            query=current,
-        )
-        return fit_choices(
-            app_commands.Choice(
-                name=f"{item.id} · {item.kind} · {quote(str(item.params.get('prompt') or 'no prompt'))}",
-                value=item.id,
-            )
-            for item in jobs
-            if extendable(item)
-        )
+        await hand_over(interaction, draft, notes)
 
 
 async def setup(bot: commands.Bot) -> None:

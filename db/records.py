@@ -32,6 +32,7 @@ class JobState(StrEnum):
 
     @property
     def ended(self) -> bool:
+        """Nothing more will happen to the job: posted (or kept for /job), failed, or cancelled."""
         return self in (JobState.DELIVERED, JobState.FAILED, JobState.CANCELLED)
 
 
@@ -106,6 +107,7 @@ class JobRecord:
     line_ticket: int | None = None  # its place in the arrival order of the line
     claim_ticket: int | None = None  # when it last left the line, on the same counter
     claimed_at: float | None = None  # when it left the line for the provider (its timeout counts from here)
+    inputs_removed_at: float | None = None  # when retention removed the job's input files
     lease_owner: str | None = None  # the process submitting, polling or delivering it (db.sql.leases)
     lease_until: float | None = None  # when that claim lapses unless renewed
 

@@ -18,10 +18,29 @@ from bot.discord_ui.render import (
 )
 from bot.jobs.line import Standing
 from bot.jobs.quota import AppliedLimit
+from bot.jobs.services.jobs import inputs_expired
 from bot.jobs.services.quota import credits_left
 from db.records import JobRecord, JobState
 
 EXPIRED_RESULT = "The provider no longer keeps this video (results expire after a few days)."
+
+
+def kept_for_text(seconds: float) -> str:
+    """A retention period as members read it: "7 days", "12 hours", "30 minutes"."""
+    unit, name = next(
+        ((unit, name) for unit, name in ((24 * 3600, "day"), (3600, "hour")) if seconds >= 2 * unit),
+        (60, "minute"),
+    )
+    count = max(1, round(seconds / unit))
+    return f"{count} {name}{'' if count == 1 else 's'}"
+
+
+def inputs_expired_text(job_id: str, removed_at: float, kept_for: float) -> str:
+    return (
+        f"The attachments of job `{job_id}` have expired: I keep a finished job's files for "
+        f"{kept_for_text(kept_for)}, and these were removed {timestamp(removed_at)}. Nothing was charged; "
+        "run the command again with the files."
+    )
 
 
 def status_word(job: JobRecord) -> str:
@@ -67,6 +86,12 @@ def job_details(job: JobRecord) -> discord.Embed:
     embed.add_field(name="Requested by", value=user_mention(job.user_id), inline=True)
     if job.status is JobState.FAILED:
         embed.add_field(name="Why it failed", value=failure_sentence(job), inline=False)
+    if inputs_expired(job) and job.inputs_removed_at is not None:
+        embed.add_field(
+            name="Attachments",
+            value=f"expired {timestamp(job.inputs_removed_at)}: Re-run needs them again, so start a new job",
+            inline=False,
+        )
     if job.delivered_at is not None:
         if job.delivered_message_id is None:
             delivered = "not posted: I could not post it anywhere"

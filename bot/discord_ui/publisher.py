@@ -80,6 +80,7 @@ class DiscordPublisher:
         clock: Callable[[], float] = time.time,
         fit_video: FitVideo | None = None,
         rest_only: bool = False,
+        inputs: InputStore | None = None,
     ) -> None:
         self.client = client
         # A worker process talks to Discord by REST alone: no gateway, so no cached view of servers.
@@ -87,7 +88,8 @@ class DiscordPublisher:
         self.store = store
         self.metrics = metrics
         self.clock = clock
-        hosting = JobHosting(store, InputStore(media_dir), public_base_url, clock)
+        # The bot's own InputStore, so hosted copies count in the media folder's bytes.
+        hosting = JobHosting(store, inputs or InputStore(media_dir), public_base_url, clock)
         self.results = ResultFiles(media_dir, hosting, downloader, result_limits, fit_video=fit_video)
         self.board = ProgressBoard(client, store, self._count)
         self.poster = Poster(client, self.results, self._count)

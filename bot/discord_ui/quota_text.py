@@ -13,8 +13,9 @@ from bot.discord_ui.render import (
     role_mention,
     timestamp,
 )
-from bot.jobs.quota import AppliedLimit
+from bot.jobs.quota import AppliedLimit, CostTable
 from bot.jobs.services.quota import QuotaStatus
+from bot.models import JobKind
 
 
 def limit_origin(limit: AppliedLimit, *, yours: bool) -> str:
@@ -73,5 +74,17 @@ def quota_text(status: QuotaStatus, *, channel_id: int, name: str | None) -> str
             channels = listed([channel_mention(c) for c in sorted(settings.allowed_channels)])
             lines.append(f"Videos can't be made in this channel; use {channels}.")
     lines.append("**What credits buy**")
-    lines.extend(f"• {line}" for line in price_list(status.costs))
+    lines.extend(f"• {line}" for line in [*price_list(status.costs), *surcharge_lines(status.costs)])
     return "\n".join(lines)
+
+
+def surcharge_lines(costs: CostTable) -> list[str]:
+    """What mode 4k and sound add, with an example each, computed from the table."""
+    fourk = costs.cost(JobKind.TEXT2VIDEO, mode="4k", duration=5)
+    std_sound = costs.cost(JobKind.TEXT2VIDEO, mode="std", duration=5, sound=True)
+    return [
+        f"mode 4k: {costs.fourk_multiplier:g}× a standard clip of the same length "
+        f"(a 5 s 4k clip costs {fourk})",
+        f"sound: {costs.audio_multiplier:g}× the price, rounded up to whole credits "
+        f"(a 5 s standard clip with sound costs {std_sound})",
+    ]

@@ -10,11 +10,14 @@ from discord.utils import format_dt
 
 from bot.custom_ids import button_id
 from bot.discord_ui import limits
+from bot.discord_ui.capability_text import problem_text
+from bot.discord_ui.reference_text import reference_refusal_text
 from bot.jobs.audit import AuditAction, FactValue, decode_facts
 from bot.jobs.quota import AppliedLimit, CostTable, Period
 from bot.jobs.refusals import (
     BlockedTerm,
     CannotHostConverted,
+    CapabilityRefused,
     ChannelNotAllowed,
     JobRefused,
     KindNotOffered,
@@ -210,6 +213,10 @@ def result_buttons(job: JobRecord) -> discord.ui.View:
             label="Delete", emoji="🗑️", style=discord.ButtonStyle.danger, custom_id=button_id("delete", job.id)
         )
     )
+    # Clicks reach the persistent handler registered for these custom ids (cogs.buttons), so the view
+    # needs no listening of its own; a stopped view is not kept in discord.py's view store, where every
+    # posted video would otherwise leave one behind for as long as the bot runs.
+    view.stop()
     return view
 
 
@@ -264,11 +271,14 @@ def refusal_text(refusal: JobRefused) -> str:
             )
         case QuotaExceeded():
             return (
-                f"This video costs {credits_text(refusal.cost)} and you have {refusal.left} left "
+                f"This video costs {'at least ' if refusal.at_least else ''}{credits_text(refusal.cost)}"
+                f" and you have {refusal.left} left "
                 f"{PERIOD_NOW[refusal.period]} ({limit_source(refusal.limit)}). Your credits reset "
                 f"{timestamp(refusal.resets_at)}; see /quota for details."
             )
-    return "This video can't be made right now; nothing was charged."
+        case CapabilityRefused(problem=problem):
+            return problem_text(problem)
+    return reference_refusal_text(refusal) or "This video can't be made right now; nothing was charged."
 
 
 # ---- delivery -----------------------------------------------------------------------------------

@@ -10,6 +10,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from bot.jobs.capability import capability_problem, draft_has_sound
 from bot.jobs.config import EngineConfig
 from bot.jobs.drafts import JobDraft, Requester
 from bot.jobs.ids import new_job_id, new_token
@@ -19,12 +20,14 @@ from bot.jobs.policy import check_policy
 from bot.jobs.quota import AppliedLimit, CostTable, Period, applicable_limit, period_window
 from bot.jobs.refusals import (
     CannotHostConverted,
+    CapabilityRefused,
     JobRefused,
     KindNotOffered,
     QueueFull,
     QuotaExceeded,
     TooManyInFlight,
 )
+from bot.models import JobKind
 from bot.providers.base import ProviderClient
 from db.records import JobRecord, NewJob, QuotaCheck, Reservation
 from db.store import Store
@@ -68,10 +71,12 @@ class Admission:
             mode=str(draft.options.get("mode", "std")),
             duration=_as_float(draft.options.get("duration")),
             reference_seconds=draft.reference_seconds,
+            sound=draft_has_sound(self.provider.name, draft),
         )
 
     async def check_can_start(self, draft: JobDraft) -> None:
-        """Server policy, then what the provider offers, then whether converted inputs can be hosted."""
+        """Server policy, then what the provider and its model offer, then whether converted inputs can
+        be hosted."""
         requester = draft.requester
         if requester.guild_id is not None:
             settings = await self.store.get_guild_settings(requester.guild_id)
@@ -83,10 +88,33 @@ class Admission:
             )
         if not self.provider.supports(draft.kind):
             raise KindNotOffered(self.provider.name, draft.kind)
+        problem = capability_problem(self.provider.name, draft)
+        if problem is not None:
+            raise CapabilityRefused(problem)
         if self.provider.needs_input_urls and self.config.public_base_url is None:
             for file in draft.inputs:
                 if file.converted or file.source_url is None:
                     raise CannotHostConverted(file.role)
+
+    async def check_credits_and_room(self, draft: JobDraft) -> None:
+        """Before any attachment is read: room for another job, and credits for the cheapest cost this
+        command can have (motion's exact cost needs the reference's length; `admit` checks it then).
+        A few small queries, so a member over their limit costs the bot no downloads."""
+        requester = draft.requester
+        # Running jobs never refuse a new one (it waits in line); only a full share of the line does.
+        cap = self.config.max_queued_per_user
+        if await self.store.count_waiting(requester.guild_id, requester.user_id) >= cap:
+            raise QueueFull(cap)
+        limit = await self.limit_for(requester)
+        if limit.credits is None:
+            return
+        window_start, resets_at = period_window(limit.period, self.clock())
+        spent = await self.store.spent_credits(requester.guild_id, requester.user_id, window_start)
+        cheapest = self.cost_of(draft)  # without the reference's length, motion's cheapest cost
+        if spent + cheapest > limit.credits:
+            left = max(0, limit.credits - spent)
+            at_least = draft.kind is JobKind.MOTION and draft.reference_seconds is None
+            raise QuotaExceeded(cheapest, left, limit.period, resets_at, limit, at_least=at_least)
 
     async def admit(self, draft: JobDraft) -> AcceptedJob:
         """Persist the job in the line and reserve its credits in one step; raise a JobRefused (nothing

@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import json
 import logging
+from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
@@ -35,24 +37,40 @@ class CallbackOutcome(StrEnum):
     WRONG_TASK = "task_mismatch"  # names another task than the job's
 
 
+@dataclass(frozen=True, slots=True)
+class CallbackTarget:
+    """The little a callback needs to know about its job before it is stored."""
+
+    job_id: str
+    task_id: str | None
+
+
 class TokenCache:
-    """Tokens never change, so a job found once is remembered (with its task id, once known)."""
+    """Tokens never change, so a job found once (with its task id known) is remembered, up to `capacity`
+    jobs; the least recently used is forgotten first, so the cache never outgrows its bound."""
 
     def __init__(self, store: Store, capacity: int = 10_000) -> None:
         self.store = store
-        self.capacity = capacity
-        self._jobs: dict[str, JobRecord] = {}
+        self.capacity = max(1, capacity)
+        self._targets: OrderedDict[str, CallbackTarget] = OrderedDict()
 
-    async def job_for(self, token: str) -> JobRecord | None:
-        cached = self._jobs.get(token)
+    def __len__(self) -> int:
+        return len(self._targets)
+
+    async def job_for(self, token: str) -> CallbackTarget | None:
+        cached = self._targets.get(token)
         if cached is not None:
+            self._targets.move_to_end(token)
             return cached
         job = await self.store.get_job_by_callback_token(token)
-        if job is not None and job.provider_task_id is not None:
-            if len(self._jobs) >= self.capacity:
-                self._jobs.clear()
-            self._jobs[token] = job
-        return job
+        if job is None:
+            return None
+        target = CallbackTarget(job.id, job.provider_task_id)
+        if target.task_id is not None:  # before that, the next lookup must see the task id arrive
+            self._targets[token] = target
+            if len(self._targets) > self.capacity:
+                self._targets.popitem(last=False)
+        return target
 
 
 class CallbackInbox:
@@ -67,6 +85,7 @@ class CallbackInbox:
         written: Callable[[], None],
         leases: Leases,
         retry_after: float,
+        token_cache_size: int = 10_000,
     ) -> None:
         self.store = store
         self.provider = provider
@@ -77,14 +96,14 @@ class CallbackInbox:
         self.written = written  # wakes the inbox loop
         self.leases = leases  # each stored callback is processed by the process that leased it
         self.retry_after = retry_after  # a callback whose processing failed waits this long
-        self.tokens = TokenCache(store)
+        self.tokens = TokenCache(store, token_cache_size)
         self._writer = InboxWriter(store, clock)
         self.failed_last_pass = False  # whether the last pass left items behind (retried later)
 
     async def accept(self, token: str, body: Any, headers: Mapping[str, str]) -> CallbackOutcome:
         """Authenticate, read and persist a callback; processing happens after the answer."""
-        job = await self.tokens.job_for(token)
-        if job is None:
+        target = await self.tokens.job_for(token)
+        if target is None:
             return CallbackOutcome.UNKNOWN_TOKEN
         if not self.provider.verify_callback(headers, body, now=self.clock()):
             return CallbackOutcome.BAD_SIGNATURE
@@ -92,10 +111,10 @@ class CallbackInbox:
             update = self.provider.parse_callback(body)
         except _UNREADABLE:
             return CallbackOutcome.UNREADABLE
-        if job.provider_task_id and update.task_id and update.task_id != job.provider_task_id:
-            log.warning("callback for job %s names another task; ignored", job.id)
+        if target.task_id and update.task_id and update.task_id != target.task_id:
+            log.warning("callback for job %s names another task; ignored", target.job_id)
             return CallbackOutcome.WRONG_TASK
-        await self._writer.add(job.id, json.dumps(body))
+        await self._writer.add(target.job_id, json.dumps(body))
         self.written()
         return CallbackOutcome.ACCEPTED
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from bot.jobs.retention import RetentionConfig
 from bot.retry import RetryPolicy
 
 
@@ -36,10 +37,12 @@ class EngineConfig:
     delivery_concurrency: int = 4  # downloads and re-encodes at once; more finishing at once wait their turn
     inbox_retry: float = 5.0  # seconds before a callback whose processing failed is tried again
     audit_retry: float = 30.0  # seconds before audit lines Discord did not take are posted again
-    housekeeping_interval: float = 3600.0  # removing expired hosted videos
     # False in a process without the worker role: it accepts jobs and callbacks into the store, and
     # the worker processes (woken through the store's notifications) submit, poll and deliver them.
     background_work: bool = True
+    # What is kept and for how long: inputs, hosted results, processed callbacks, audit lines.
+    retention: RetentionConfig = field(default_factory=RetentionConfig)
+    token_cache_size: int = 10_000  # callback tokens remembered (least recently used forgotten first)
     # Leases on background work (bot.jobs.leases): this process's name in them, and how long one lasts
     # unless renewed; a process that dies loses its work to another this long after its last renewal.
     instance_id: str = "klingbot"

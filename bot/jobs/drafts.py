@@ -12,7 +12,7 @@ from bot.models import JobKind
 class InputFile:
     """An input the bot has already read and validated (and possibly converted)."""
 
-    role: str  # image | video | end_image
+    role: str  # image | video | end_image | ref_image_1 … ref_image_4 | ref_video
     data: bytes
     filename: str
     content_type: str
@@ -48,4 +48,8 @@ class JobDraft:
     inputs: tuple[InputFile, ...] = ()
     parent_job_id: str | None = None
     notes: tuple[str, ...] = field(default=())  # what was converted or trimmed, to tell the member
-    reference_seconds: float | None = None  # motion: the reference video's length, for the cost
+    reference_seconds: float | None = None  # the reference video's length (motion: for the cost)
+    reference_size: tuple[int, int] | None = None  # the reference video's width and height, once read
+    # The roles of the attachments the command will read: what the capability check counts before
+    # anything is downloaded (once read, `inputs` says the same).
+    attached: tuple[str, ...] = ()

@@ -24,6 +24,7 @@ from bot.jobs.callbacks import CallbackInbox, CallbackOutcome
 from bot.jobs.config import EngineConfig
 from bot.jobs.delivery import Deliveries
 from bot.jobs.drafts import JobDraft, Requester
+from bot.jobs.gauges import JobGauges
 from bot.jobs.hosting import JobHosting
 from bot.jobs.inputs import InputStore
 from bot.jobs.leases import Leases
@@ -32,13 +33,14 @@ from bot.jobs.polling import Poller, PollSettings
 from bot.jobs.publisher import JobPublisher
 from bot.jobs.queue import Dispatcher
 from bot.jobs.quota import AppliedLimit, CostTable
+from bot.jobs.retention import Retention
 from bot.jobs.submitter import Submitter
 from bot.jobs.transitions import Transitions
 from bot.metrics import Metrics
 from bot.models import TaskUpdate
 from bot.providers.base import ProviderClient
 from db.notify import LOOK_AGAIN, Channel, Subscription
-from db.records import JobRecord, JobState, Lease
+from db.records import JobRecord, JobState
 from db.store import Store
 
 __all__ = ["AcceptedJob", "CallbackOutcome", "EngineConfig", "JobEngine"]
@@ -46,7 +48,7 @@ __all__ = ["AcceptedJob", "CallbackOutcome", "EngineConfig", "JobEngine"]
 log = logging.getLogger(__name__)
 
 AUDIT_BATCH = 50  # audit lines read per pass
-HOUSEKEEPING = "housekeeping"  # its lease: one process at a time removes expired hosted videos
+RETENTION = "retention"  # its lease: one process at a time prunes what the store and media keep
 LEASE_MARGIN = 0.01  # a lease has lapsed once the clock is past it; look just after
 
 
@@ -72,8 +74,12 @@ class JobEngine:
         self.costs = costs or CostTable()
         self.clock = clock
         self.hosting = JobHosting(store, inputs, config.public_base_url, clock)
-        self.background = TaskSet()
+        self.gauges = JobGauges(store, metrics, inputs.usage)
         self.leases = Leases(store, config.instance_id, config.lease_seconds, clock)
+        self.retention = Retention(
+            store, inputs, self.hosting, config.retention, clock, turn=self._retention_turn
+        )
+        self.background = TaskSet()
         self._build_loops()
         self._build_rooms()
         # Notified after every job transition: lets waiters (tests, benchmarks) wait without polling.
@@ -95,6 +101,7 @@ class JobEngine:
             clock=clock,
             succeeded=self._start_delivery,
             slot_freed=self._slot_freed,
+            after_change=self._after_transition,
         )
         self.line = Dispatcher(
             transitions=self.transitions,
@@ -131,6 +138,7 @@ class JobEngine:
             written=self._inbox_loop.wake,
             leases=self.leases,
             retry_after=config.inbox_retry,
+            token_cache_size=config.token_cache_size,
         )
         self.poller = Poller(
             store=store,
@@ -158,7 +166,6 @@ class JobEngine:
         self._audit_loop = DueLoop(
             "klingbot-audit", self._audit_pass, clock=clock, retry_after=config.audit_retry
         )
-        self._housekeeping_loop = DueLoop("klingbot-housekeeping", self._housekeeping_pass, clock=clock)
         self._takeover_loop = DueLoop("klingbot-takeover", self._takeover_pass, clock=clock)
         self._loops = [
             self._takeover_loop,
@@ -166,7 +173,7 @@ class JobEngine:
             self._poll_loop,
             self._timeout_loop,
             self._audit_loop,
-            self._housekeeping_loop,
+            self.retention.loop,
         ]
 
     # ---- lifecycle -------------------------------------------------------------------------
@@ -174,6 +181,7 @@ class JobEngine:
     async def start(self) -> None:
         if self.config.sole_process:
             await self.store.release_leases()  # a previous run's, which can hold nothing any more
+        await self.retention.start()  # before any delivery starts writing to the media folder
         await self._follow_the_store()
         self._workers = [asyncio.create_task(loop.run(), name=loop.name) for loop in self._loops]
         await self.recover()
@@ -226,7 +234,7 @@ class JobEngine:
             await self.store.schedule_poll(job.id, now, job.poll_attempts)
         for job in succeeded:
             self._start_delivery(job.id)
-        self.metrics.jobs_in_flight.set(len(pending) + len(submitted))
+        await self.gauges.refresh()
         self.wake()
         self.wake_line()
         self.recovered.set()
@@ -270,8 +278,11 @@ class JobEngine:
         return self.admission.cost_of(draft)
 
     async def check_can_start(self, draft: JobDraft) -> None:
-        """Everything that can refuse a job without spending anything, cheapest first (JobRefused)."""
+        """Everything that can refuse a job without spending anything, cheapest first (JobRefused):
+        policy, then credits for the cheapest cost of the command and room for another job. Runs before
+        any attachment is downloaded."""
         await self.admission.check_can_start(draft)
+        await self.admission.check_credits_and_room(draft)
 
     async def accept(self, draft: JobDraft) -> AcceptedJob:
         """Persist the job and reserve its credits in the line; it is submitted at once (in the
@@ -288,8 +299,8 @@ class JobEngine:
         await self.audit_trail.record(
             AuditRecord(AuditAction.JOB_SUBMITTED, job.guild_id, job.user_id, job.id, job_facts(job))
         )
-        if self.config.background_work:  # else a worker, woken by the store's notification, claims it
-            await self.line.dispatch()
+        if self.config.background_work:
+            await self.line.dispatch()  # a gateway-only process leaves the line to the workers
         self._timeout_loop.wake()  # its deadline may be the next one
         current = await self.store.get_job(job.id) or job
         if current.status is not JobState.QUEUED:
@@ -347,8 +358,15 @@ class JobEngine:
 
     # ---- the loops' passes -----------------------------------------------------------------
 
+    async def _after_transition(self) -> None:
+        await self.gauges.refresh_jobs()
+        self.retention.due_by(self.clock() + self.config.retention.media_seconds)  # if a job just finished
+
     async def _inbox_pass(self) -> float | None:
-        await self.callbacks.process()
+        await self.gauges.refresh_inbox()
+        if await self.callbacks.process():
+            self.retention.due_by(self.clock() + self.config.retention.callback_seconds)
+        await self.gauges.refresh_inbox()
         return self.clock() + self.config.inbox_retry if self.callbacks.failed_last_pass else None
 
     async def _poll_pass(self) -> float | None:
@@ -368,6 +386,7 @@ class JobEngine:
         for entry in entries:
             if await self.publisher.audit(entry):
                 await self.store.mark_audit_posted(entry.id, self.clock())
+                self.retention.due_by(self.clock() + self.config.retention.audit_seconds)
             else:
                 left_behind = True
                 until = self.clock() + self.config.audit_retry
@@ -376,16 +395,11 @@ class JobEngine:
             return self.clock() + self.config.audit_retry
         return self.clock() if len(entries) == AUDIT_BATCH else None  # a full batch: there may be more
 
-    async def _housekeeping_pass(self) -> float | None:
-        """Once an interval across all processes: the one holding the task's lease does it."""
-        now = self.clock()
-        interval = self.config.housekeeping_interval
-        if await self.store.claim_task(HOUSEKEEPING, Lease(self.leases.owner, now, now + interval)):
-            try:
-                await self.hosting.remove_expired_results()
-            except Exception:
-                log.warning("removing expired hosted videos failed", exc_info=True)
-        return now + interval
+    async def _retention_turn(self) -> float | None:
+        """None when this process holds the retention lease, else when to ask again (a lease from now:
+        by then the holder's lease has lapsed or been renewed)."""
+        terms = self.leases.terms()
+        return None if await self.store.claim_task(RETENTION, terms) else terms.until
 
     async def _takeover_pass(self) -> float | None:
         """Work whose lease lapsed (its process died) is taken over; sleeps until the next lease lapses."""

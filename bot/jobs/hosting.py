@@ -11,13 +11,14 @@ import shutil
 from collections.abc import Callable
 from pathlib import Path
 
-from bot.jobs.inputs import InputStore
+from bot.jobs.inputs import InputStore, remove_folder
 from db.records import JobRecord
 from db.store import Store
 
 INPUT_URL_LIFETIME = 3 * 24 * 3600  # as long as a provider may take to start a job
 RESULT_LINK_LIFETIME = 7 * 24 * 3600  # how long a video too large for Discord stays downloadable
 HOSTED_RESULTS_DIR = "hosted"  # under the media directory: media/hosted/{job_id}/{job_id}.mp4
+RESULTS_WORK_DIR = "results"  # downloads being delivered: media/results/{job_id}.*, gone once posted
 
 
 def result_link_token(callback_token: str) -> str:
@@ -76,15 +77,42 @@ class JobHosting:
         path = self.hosted_result_path(job.id)
         return path if path.is_file() else None
 
+    @property
+    def hosted_dir(self) -> Path:
+        return self.inputs.root / HOSTED_RESULTS_DIR
+
+    async def keep_result(self, job_id: str, original: Path) -> None:
+        """Copy a finished video where the listener serves it (replacing an earlier copy)."""
+        target = self.hosted_result_path(job_id)
+
+        def keep() -> tuple[int, int]:
+            before = target.stat().st_size if target.is_file() else 0
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(original, target)
+            return before, target.stat().st_size
+
+        before, after = await asyncio.to_thread(keep)
+        self.inputs.usage.removed(before)
+        self.inputs.usage.added(after)
+
     async def remove_expired_results(self) -> int:
-        """Delete hosted videos whose links have expired (and strays no job owns)."""
-        root = self.inputs.root / HOSTED_RESULTS_DIR
+        """Delete hosted videos whose links have expired (and strays no job owns); returns how many."""
+        removed, _ = await self.sweep_results()
+        return removed
+
+    async def sweep_results(self) -> tuple[int, float | None]:
+        """Remove expired hosted videos: how many went, and when the next kept one expires (None: none
+        is kept). The folder holds only videos too large for Discord, so listing it is cheap."""
+        root = self.hosted_dir
         names = await asyncio.to_thread(lambda: [p.name for p in root.iterdir()] if root.is_dir() else [])
-        removed = 0
+        removed, next_expiry = 0, None
         for name in names:
             job = await self.store.get_job(name)
             finished = job.finished_at if job is not None else None
             if finished is None or self.clock() > finished + RESULT_LINK_LIFETIME:
-                await asyncio.to_thread(shutil.rmtree, root / name, True)
+                self.inputs.usage.removed(await remove_folder(root / name))
                 removed += 1
-        return removed
+            else:
+                expiry = finished + RESULT_LINK_LIFETIME
+                next_expiry = expiry if next_expiry is None else min(next_expiry, expiry)
+        return removed, next_expiry

@@ -36,6 +36,8 @@ class DueLoop:
         self.clock = clock
         self.retry_after = retry_after  # after a pass that failed
         self._wake = asyncio.Event()
+        self.passes = 0  # passes done, failed ones included
+        self._passed = asyncio.Condition()
 
     def wake(self) -> None:
         """Run a pass now rather than at the next due time."""
@@ -49,7 +51,15 @@ class DueLoop:
             except Exception:
                 log.exception("%s failed; will retry", self.name)
                 due = self.clock() + self.retry_after
+            self.passes += 1
+            async with self._passed:
+                self._passed.notify_all()
             await self._sleep_until(due)
+
+    async def wait_for_pass(self, after: int) -> None:
+        """Until more than `after` passes are done: lets a caller (a test) wait for the next one."""
+        async with self._passed:
+            await self._passed.wait_for(lambda: self.passes > after)
 
     async def _sleep_until(self, due: float | None) -> None:
         timeout = None if due is None else min(LONGEST_SLEEP, max(0.0, due - self.clock()))

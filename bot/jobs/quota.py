@@ -20,11 +20,15 @@ class Period(StrEnum):
 @dataclass(frozen=True, slots=True)
 class CostTable:
     """Defaults: a standard 5-second clip is one credit; pro doubles it; 10 seconds doubles it again;
-    motion control costs one unit per started 5 seconds of reference video."""
+    motion control costs one unit per started 5 seconds of reference video. Mode 4k multiplies the
+    standard price by `fourk_multiplier`; a clip with sound costs `audio_multiplier` times as much,
+    rounded up to whole credits."""
 
     unit: int = 1
     pro_multiplier: int = 2
     seconds_per_unit: float = 5.0
+    fourk_multiplier: int = 4
+    audio_multiplier: float = 1.5
 
     def cost(
         self,
@@ -33,6 +37,7 @@ class CostTable:
         mode: str = "std",
         duration: float | None = None,
         reference_seconds: float | None = None,
+        sound: bool = False,
     ) -> int:
         if kind is JobKind.MOTION:
             seconds = reference_seconds if reference_seconds is not None else self.seconds_per_unit
@@ -41,8 +46,10 @@ class CostTable:
         else:
             seconds = float(duration or self.seconds_per_unit)
         units = max(1, math.ceil(round(seconds, 3) / self.seconds_per_unit))
-        multiplier = self.pro_multiplier if mode == "pro" else 1
-        return units * self.unit * multiplier
+        multiplier = {"pro": self.pro_multiplier, "4k": self.fourk_multiplier}.get(mode, 1)
+        price = units * self.unit * multiplier
+        # round() first: 1.1 * 10 must not become 12 through float noise.
+        return math.ceil(round(price * self.audio_multiplier, 6)) if sound else price
 
 
 def period_window(period: Period, now: float) -> tuple[float, float]:

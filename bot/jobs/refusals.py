@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 from bot.jobs.quota import AppliedLimit, Period
 from bot.models import JobKind
+from bot.providers.capability_check import CapabilityProblem
 
 
 class JobRefused(Exception):
@@ -51,6 +52,7 @@ class QuotaExceeded(JobRefused):
     period: Period
     resets_at: float
     limit: AppliedLimit  # where the limit comes from (user, role, server)
+    at_least: bool = False  # `cost` is the cheapest this command can cost (its inputs not read yet)
 
 
 @dataclass(eq=False)
@@ -63,3 +65,10 @@ class QueueFull(JobRefused):
     """The member already has `limit` jobs waiting in the line (running ones wait for no refusal)."""
 
     limit: int
+
+
+@dataclass(eq=False)
+class CapabilityRefused(JobRefused):
+    """The provider's model cannot do what was asked (bot/providers/capability_check.py)."""
+
+    problem: CapabilityProblem

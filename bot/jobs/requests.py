@@ -7,8 +7,11 @@ the store alone.
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
+from bot.jobs.capability import stored_shots
 from bot.jobs.inputs import InputStore
+from bot.jobs.references import REF_VIDEO_ROLE, is_ref_image
 from bot.models import (
     CameraControl,
     ErrorCategory,
@@ -18,6 +21,7 @@ from bot.models import (
     JobKind,
     MediaInput,
     MotionRequest,
+    ReferenceVideo,
     TextToVideoRequest,
 )
 from bot.providers.base import ProviderError
@@ -61,7 +65,7 @@ async def build_request(job: JobRecord, inputs: InputStore, input_url: InputUrl)
             keep_sound=bool(p.get("keep_sound", True)),
             model=p.get("model"),
         )
-    if kind is JobKind.TEXT2VIDEO:
+    if kind is JobKind.TEXT2VIDEO or (kind is JobKind.EXTEND and p.get("reference_video")):
         camera = p.get("camera")
         return TextToVideoRequest(
             prompt=p["prompt"],
@@ -72,6 +76,7 @@ async def build_request(job: JobRecord, inputs: InputStore, input_url: InputUrl)
             negative_prompt=p.get("negative_prompt"),
             cfg_scale=p.get("cfg_scale"),
             camera=CameraControl(camera["type"], camera.get("config")) if camera else None,
+            **await newer_model_fields(job, inputs, input_url),
         )
     if kind is JobKind.IMAGE2VIDEO:
         image = await load_input(job, "image", inputs, input_url)
@@ -85,5 +90,40 @@ async def build_request(job: JobRecord, inputs: InputStore, input_url: InputUrl)
             duration=int(p.get("duration", 5)),
             negative_prompt=p.get("negative_prompt"),
             cfg_scale=p.get("cfg_scale"),
+            **await newer_model_fields(job, inputs, input_url),
         )
     return ExtendRequest(video_id=p["video_id"], prompt=p.get("prompt"))
+
+
+async def newer_model_fields(job: JobRecord, inputs: InputStore, input_url: InputUrl) -> dict[str, Any]:
+    """Sound, omni references (images in the order the prompt numbers them) and shots."""
+    p = job.params
+    roles = sorted(
+        (item["role"] for item in p.get("inputs", []) if is_ref_image(item["role"])),
+        key=lambda role: int(role.rsplit("_", 1)[1]),
+    )
+    images = [await load_input(job, role, inputs, input_url) for role in roles]
+    return {
+        "sound": p.get("sound"),
+        "reference_images": tuple(image for image in images if image is not None),
+        "reference_video": await reference_video(job, inputs, input_url),
+        "shots": stored_shots(p),
+        "auto_shots": bool(p.get("auto_shots")),
+    }
+
+
+async def reference_video(job: JobRecord, inputs: InputStore, input_url: InputUrl) -> ReferenceVideo | None:
+    """The attached reference video, or the finished video of an earlier job (by the provider's URL)."""
+    described = job.params.get("reference_video")
+    if not described:
+        return None
+    video = await load_input(job, REF_VIDEO_ROLE, inputs, input_url)
+    if video is None:
+        url = job.params.get("_reference_video_url")
+        if not url:
+            raise ProviderError(
+                ErrorCategory.INVALID_REQUEST,
+                "The video this job refers to is no longer kept; start a new job with the video attached.",
+            )
+        video = MediaInput(b"", "reference.mp4", "video/mp4", url)
+    return ReferenceVideo(video, str(described.get("refer_type", "base")), described.get("keep_sound"))

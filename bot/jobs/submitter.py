@@ -121,7 +121,8 @@ class Submitter:
         if found is None:
             return False
         now = self.clock()
-        await self.store.mark_submitted(job.id, found.task_id, now, now)
+        if await self.store.mark_submitted(job.id, found.task_id, now, now):
+            await self.transitions.notify()
         log.info("job %s: found task %s submitted before a restart", job.id, found.task_id)
         refreshed = await self.store.get_job(job.id)
         if refreshed is not None:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 
 from yarl import URL
 
@@ -37,6 +37,7 @@ class Transitions:
         succeeded: Callable[[str], None],
         url_policy: UrlPolicy | None = None,
         slot_freed: Callable[[], None] = lambda: None,
+        after_change: Callable[[], Awaitable[None]] | None = None,
     ) -> None:
         self.store = store
         self.publisher = publisher
@@ -45,10 +46,13 @@ class Transitions:
         self.clock = clock
         self.succeeded = succeeded  # starts the delivery of a job that just succeeded
         self.slot_freed = slot_freed  # a job left the provider: the line may move
+        self.after_change = after_change  # keeps what follows the store true (gauges), before waiters wake
         self.changed = asyncio.Condition()
         self.url_policy = url_policy or UrlPolicy()  # which result links the bot will ever fetch
 
     async def notify(self) -> None:
+        if self.after_change is not None:
+            await self.after_change()
         async with self.changed:
             self.changed.notify_all()
 

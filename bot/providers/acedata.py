@@ -10,8 +10,6 @@ import logging
 from collections.abc import Iterable
 from typing import Any
 
-import aiohttp
-
 from bot.models import (
     ErrorCategory,
     ExtendRequest,
@@ -23,21 +21,17 @@ from bot.models import (
     TaskUpdate,
     TextToVideoRequest,
 )
-from bot.providers.base import ProviderClient, ProviderError
-from bot.providers.config import HttpConfig
+from bot.providers.base import ProviderError
+from bot.providers.bearer import BearerKeyClient
 from bot.providers.http import (
     HttpResponse,
-    ProviderHttp,
     category_for_http_status,
     failure_category,
     full_when_429,
-    json_object,
-    json_text,
-    json_url,
-    parse_seconds,
-    retry_after_seconds,
+    refusal,
     safe_message,
 )
+from bot.providers.json_fields import json_object, json_text, json_url, parse_seconds
 from bot.providers.kling_shapes import (
     GENERATION_FAILED,
     NO_VIDEO,
@@ -186,30 +180,13 @@ def parse_task_record(record: Any, task_id: str | None = None) -> TaskUpdate:
 DEFAULT_EXTEND_PROMPT = "Continue the scene naturally, keeping the same subject, style and camera."
 
 
-class AceDataClient(ProviderClient):
+class AceDataClient(BearerKeyClient):
     name = "acedata"
+    default_base_url = DEFAULT_BASE_URL
+    key_owner = "AceData"
     supported_kinds = frozenset(JobKind)
     supports_batch_query = True
     needs_input_urls = True  # AceData takes URLs only (§6.9)
-
-    def __init__(
-        self,
-        api_key: str,
-        *,
-        base_url: str = DEFAULT_BASE_URL,
-        http: HttpConfig | None = None,
-        session: aiohttp.ClientSession | None = None,
-    ) -> None:
-        if not api_key:
-            raise ValueError("AceData needs an API key")
-        self._api_key = api_key
-        self._http = ProviderHttp(base_url, auth_header=self._authorization, config=http, session=session)
-
-    def __repr__(self) -> str:
-        return f"AceDataClient(base_url={self._http.base_url!r})"
-
-    def _authorization(self) -> str:
-        return f"Bearer {self._api_key}"
 
     # ---- submit ----------------------------------------------------------------------------
 
@@ -287,9 +264,6 @@ class AceDataClient(ProviderClient):
             raise ValueError("an AceData callback without task_id")
         return parse_result(body, task_id)
 
-    async def close(self) -> None:
-        await self._http.close()
-
     # ---- errors ----------------------------------------------------------------------------
 
     def _classify(self, response: HttpResponse) -> ProviderError | None:
@@ -310,18 +284,7 @@ class AceDataClient(ProviderClient):
             category.value,
             json_text(body.get("trace_id")),
         )
-        message = safe_message(
-            error.get("message"),
-            secrets=(self._api_key,),
-            default=f"The video provider answered HTTP {response.status}.",
-        )
-        return ProviderError(
-            category,
-            message,
-            http_status=response.status,
-            code=code,
-            retry_after=retry_after_seconds(response.headers),
-        )
+        return refusal(response, category, error.get("message"), code=code, secrets=(self._api_key,))
 
 
 def build_request_body(request: GenerationRequest) -> tuple[str, dict[str, Any]]:

@@ -127,15 +127,15 @@ KLING_V3 = ModelRow(
     multi_shot=True,
 )
 OMNI_MODE = ModeRow(end_frame=True, sound=True)
-KLING_V3_OMNI = ModelRow(
-    "kling-v3-omni",
-    _modes(std=OMNI_MODE, pro=OMNI_MODE, fourk=OMNI_MODE),  # 4k only without references (§1.3)
-    durations=THREE_TO_FIFTEEN,
-    end_frame_durations=None,
+# The omni models and v3-turbo take no negative prompt or cfg_scale (§1.3); v3-omni and v3-turbo keep
+# v3's lengths.
+KLING_V3_OMNI = replace(
+    KLING_V3,
+    name="kling-v3-omni",
+    modes=_modes(std=OMNI_MODE, pro=OMNI_MODE, fourk=OMNI_MODE),  # 4k only without references (§1.3)
     negative_prompt=False,
     cfg_scale=False,
     references=V3_OMNI_REFERENCES,
-    multi_shot=True,
 )
 KLING_O1 = ModelRow(
     "kling-o1",
@@ -146,13 +146,13 @@ KLING_O1 = ModelRow(
     references=O1_REFERENCES,
 )
 # AceData's "Kling 3.0 Turbo" (§1.3 model notes): first-frame image-to-video, audio always on.
-KLING_V3_TURBO = ModelRow(
-    "kling-v3-turbo",
-    _modes(std=NONE, pro=NONE),
-    durations=THREE_TO_FIFTEEN,
-    end_frame_durations=None,
+KLING_V3_TURBO = replace(
+    KLING_V3,
+    name="kling-v3-turbo",
+    modes=_modes(std=NONE, pro=NONE),
     negative_prompt=False,
     cfg_scale=False,
+    multi_shot=False,
     sound_always=True,
 )
 
@@ -166,21 +166,22 @@ def _defaults(*, video: str, motion: str) -> Mapping[JobKind, str]:
     return MappingProxyType({JobKind.TEXT2VIDEO: video, JobKind.IMAGE2VIDEO: video, JobKind.MOTION: motion})
 
 
+ACEDATA_ROWS = (
+    KLING_V1,
+    KLING_V1_6,
+    KLING_V2_MASTER,
+    KLING_V2_1_MASTER,
+    KLING_V2_5_TURBO,
+    KLING_V2_6,
+    KLING_V3,
+    KLING_V3_OMNI,
+    KLING_V3_TURBO,
+    KLING_O1,
+)
 ACEDATA = FamilyCapabilities(
     family="acedata",
     kinds=frozenset(JobKind),
-    models=_rows(
-        KLING_V1,
-        KLING_V1_6,
-        KLING_V2_MASTER,
-        KLING_V2_1_MASTER,
-        KLING_V2_5_TURBO,
-        KLING_V2_6,
-        KLING_V3,
-        KLING_V3_OMNI,
-        KLING_V3_TURBO,
-        KLING_O1,
-    ),
+    models=_rows(*ACEDATA_ROWS),
     motion_models=("kling-v2-6", "kling-v3"),  # §1.2 model_name
     extend_models=("kling-v1", "kling-v1-5", "kling-v1-6"),  # §1.3 "For extend"
     defaults=_defaults(video="kling-v1", motion="kling-v2-6"),
@@ -199,22 +200,7 @@ def _without_4k(row: ModelRow) -> ModelRow:
 _OFFICIAL = FamilyCapabilities(
     family="kling",
     kinds=frozenset(JobKind),
-    models=_rows(
-        *(
-            _without_4k(row)
-            for row in (
-                KLING_V1,
-                KLING_V1_6,
-                KLING_V2_MASTER,
-                KLING_V2_1_MASTER,
-                KLING_V2_5_TURBO,
-                KLING_V2_6,
-                KLING_V3,
-                KLING_V3_OMNI,
-                KLING_O1,
-            )
-        )
-    ),
+    models=_rows(*(_without_4k(row) for row in ACEDATA_ROWS if row is not KLING_V3_TURBO)),
     motion_models=("kling-v2-6", "kling-v3"),  # §2.3 model_name
     extend_models=("kling-v1", "kling-v1-5", "kling-v1-6"),
     defaults=_defaults(video="kling-v1", motion="kling-v2-6"),
@@ -222,15 +208,7 @@ _OFFICIAL = FamilyCapabilities(
 )
 KLING = _OFFICIAL
 # The gateways take the official bodies and pass them on (§3.1), so they offer what Kling offers.
-GATEWAY = FamilyCapabilities(
-    family="gateway",
-    kinds=_OFFICIAL.kinds,
-    models=_OFFICIAL.models,
-    motion_models=_OFFICIAL.motion_models,
-    extend_models=_OFFICIAL.extend_models,
-    defaults=_OFFICIAL.defaults,
-    wire_names=_OFFICIAL.wire_names,
-)
+GATEWAY = replace(_OFFICIAL, family="gateway")
 # §4: kie's Kling models here are motion control only.
 KIE = FamilyCapabilities(
     family="kie",

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from operator import attrgetter
 
 from bot.models import JobKind, Shot
 from bot.providers.capabilities import FOURK, ModelRow, ReferenceLimits, capabilities
@@ -41,6 +42,8 @@ class Requested:
     reference_images: int = 0
     reference_video_seconds: float | None = None  # a reference video is attached when set
     reference_video_size: tuple[int, int] | None = None  # width, height
+    # A reference video will be attached but is not read yet (the check before any download).
+    reference_video_planned: bool = False
     reference_video_type: str = "base"  # base | feature
     shots: tuple[Shot, ...] = ()
     auto_shots: bool = False
@@ -206,20 +209,22 @@ def _check_mode_and_duration(family: str, row: ModelRow, options: Requested) -> 
     duration = options.duration
     if duration is not None and duration not in row.durations:
         return DurationNotOffered(row.name, duration, row.durations)
-    if options.end_frame:
-        if not mode.end_frame:
-            return _not_in_mode(family, row, END_FRAME, "end_frame")
-        if row.end_frame_durations and duration is not None and duration not in row.end_frame_durations:
-            return OptionNeedsDuration(row.name, END_FRAME, row.end_frame_durations)
-    if options.camera:
-        if not mode.camera:
-            if options.mode == FOURK and _modes_with(row, "camera"):
+    # Each option is named as its ModeRow field; each may also limit the durations.
+    framing = (
+        (END_FRAME, options.end_frame, mode.end_frame, row.end_frame_durations),
+        (CAMERA, options.camera, mode.camera, row.camera_durations),
+    )
+    for option, asked, in_mode, durations in framing:
+        if not asked:
+            continue
+        if not in_mode:
+            if option == CAMERA and options.mode == FOURK and _modes_with(row, option):
                 return OptionsExclusive(row.name, CAMERA, MODE_4K)
-            return _not_in_mode(family, row, CAMERA, "camera")
-        if row.camera_durations and duration is not None and duration not in row.camera_durations:
-            return OptionNeedsDuration(row.name, CAMERA, row.camera_durations)
-        if options.end_frame:  # §2.4: image_tail and camera_control are mutually exclusive
-            return OptionsExclusive(row.name, CAMERA, END_FRAME)
+            return _not_in_mode(family, row, option, option)
+        if durations and duration is not None and duration not in durations:
+            return OptionNeedsDuration(row.name, option, durations)
+    if options.camera and options.end_frame:  # §2.4: image_tail and camera_control are mutually exclusive
+        return OptionsExclusive(row.name, CAMERA, END_FRAME)
     return None
 
 
@@ -239,10 +244,10 @@ def _check_options(family: str, row: ModelRow, options: Requested) -> Capability
         return SoundAlwaysOn(row.name)
     if options.sound and not row.sound_always and not row.modes[options.mode].sound:
         return _not_in_mode(family, row, SOUND, "sound")
-    if options.negative_prompt and not row.negative_prompt:
-        return _offered_by(family, row.name, NEGATIVE_PROMPT, lambda r: r.negative_prompt)
-    if options.cfg_scale and not row.cfg_scale:
-        return _offered_by(family, row.name, CFG_SCALE, lambda r: r.cfg_scale)
+    for option, asked in ((NEGATIVE_PROMPT, options.negative_prompt), (CFG_SCALE, options.cfg_scale)):
+        offers = attrgetter(option)  # the ModelRow field is named as the option
+        if asked and not offers(row):
+            return _offered_by(family, row.name, option, offers)
     return None
 
 
@@ -252,7 +257,7 @@ def _offered_by(family: str, model: str, option: str, offers: Callable[[ModelRow
 
 
 def _check_references(family: str, row: ModelRow, options: Requested) -> CapabilityProblem | None:
-    video = options.reference_video_seconds is not None
+    video = options.reference_video_planned or options.reference_video_seconds is not None
     if not (video or options.reference_images):
         return None
     limits = row.references
@@ -270,7 +275,9 @@ def _check_references(family: str, row: ModelRow, options: Requested) -> Capabil
         return OptionsExclusive(row.name, SOUND, REFERENCE_VIDEO)
     if options.reference_video_type == "base" and (options.end_frame or options.kind is JobKind.IMAGE2VIDEO):
         return OptionsExclusive(row.name, REFERENCE_VIDEO, END_FRAME if options.end_frame else "start_frame")
-    seconds = options.reference_video_seconds or 0.0
+    if options.reference_video_seconds is None:
+        return None  # not read yet: its length and size are checked once it is
+    seconds = options.reference_video_seconds
     low, high = limits.video_seconds
     if not low <= seconds <= high:
         return ReferenceVideoLength(row.name, seconds, low, high)

@@ -11,8 +11,6 @@ import logging
 import re
 from typing import Any
 
-import aiohttp
-
 from bot.models import (
     ErrorCategory,
     GenerationRequest,
@@ -20,21 +18,16 @@ from bot.models import (
     TaskStatus,
     TaskUpdate,
 )
-from bot.providers.base import ProviderClient, ProviderError
-from bot.providers.config import HttpConfig
+from bot.providers.base import ProviderError
+from bot.providers.bearer import BearerKeyClient
 from bot.providers.http import (
     HttpResponse,
-    ProviderHttp,
     category_for_http_status,
     failure_category,
     full_when_429,
-    json_object,
-    json_text,
-    json_url,
-    parse_seconds,
-    retry_after_seconds,
-    safe_message,
+    refusal,
 )
+from bot.providers.json_fields import json_object, json_text, json_url, parse_seconds
 from bot.providers.kling_shapes import (
     UNEXPECTED,
     build_request_body,
@@ -167,29 +160,12 @@ def submitted_task_id(body: Any) -> str | None:
     )
 
 
-class GatewayClient(ProviderClient):
+class GatewayClient(BearerKeyClient):
     name = "gateway"
+    default_base_url = DEFAULT_BASE_URL
+    key_owner = "the gateway"
     supported_kinds = frozenset(JobKind)
     needs_input_urls = True  # images may go as base64, reference videos must be links
-
-    def __init__(
-        self,
-        api_key: str,
-        *,
-        base_url: str = DEFAULT_BASE_URL,
-        http: HttpConfig | None = None,
-        session: aiohttp.ClientSession | None = None,
-    ) -> None:
-        if not api_key:
-            raise ValueError("the gateway needs an API key")
-        self._api_key = api_key
-        self._http = ProviderHttp(base_url, auth_header=self._authorization, config=http, session=session)
-
-    def __repr__(self) -> str:
-        return f"GatewayClient(base_url={self._http.base_url!r})"
-
-    def _authorization(self) -> str:
-        return f"Bearer {self._api_key}"
 
     async def submit(self, request: GenerationRequest, *, job_id: str, callback_url: str | None) -> str:
         segment, body = build_request_body(request, job_id=job_id, callback_url=callback_url)
@@ -222,9 +198,6 @@ class GatewayClient(ProviderClient):
         """Kling's own callback, bare (§2.5, §3.3); the wrapped variant is read as well."""
         return parse_kling_task(unwrap_callback(body), statuses=STATUSES)
 
-    async def close(self) -> None:
-        await self._http.close()
-
     # ---- errors ----------------------------------------------------------------------------
 
     def _classify(self, response: HttpResponse) -> ProviderError | None:
@@ -236,17 +209,7 @@ class GatewayClient(ProviderClient):
             return ProviderError(ErrorCategory.TRANSIENT, UNEXPECTED, http_status=response.status)
         code, message, category = self._read_error(body, response.status)
         log.warning("gateway: HTTP %s error %s (%s)", response.status, code, category.value)
-        return ProviderError(
-            category,
-            safe_message(
-                message,
-                secrets=(self._api_key,),
-                default=f"The video provider answered HTTP {response.status}.",
-            ),
-            http_status=response.status,
-            code=code,
-            retry_after=retry_after_seconds(response.headers),
-        )
+        return refusal(response, category, message, code=code, secrets=(self._api_key,))
 
     @staticmethod
     def _read_error(body: dict[str, Any], http_status: int) -> tuple[str | int | None, Any, ErrorCategory]:

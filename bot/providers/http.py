@@ -236,16 +236,6 @@ def category_for_http_status(status: int) -> ErrorCategory:
     return ErrorCategory.INVALID_REQUEST
 
 
-def parse_seconds(value: Any) -> float | None:
-    """Durations come as strings ("5.066") or numbers; anything else is unknown."""
-    if value is None or value == "":
-        return None
-    try:
-        return float(value)
-    except (TypeError, ValueError):
-        return None
-
-
 _ANY_URL = re.compile(r"https?://[^\s\"'<>]+")
 _CONTENT_POLICY = re.compile(
     r"moderat|content[ _-]?(?:security|policy|risk|safety)|risk[ _-]?control|sensitive|violat|"
@@ -270,30 +260,28 @@ def safe_message(text: Any, *, secrets: Iterable[str] = (), default: str = "", l
     return clean if len(clean) <= limit else clean[: limit - 1] + "…"
 
 
+def refusal(
+    response: HttpResponse,
+    category: ErrorCategory,
+    message: Any,
+    *,
+    code: str | int | None,
+    secrets: Iterable[str],
+) -> ProviderError:
+    """The error for a call the provider refused: its message made fit to show, the wait it asked for."""
+    return ProviderError(
+        category,
+        safe_message(
+            message, secrets=secrets, default=f"The video provider answered HTTP {response.status}."
+        ),
+        http_status=response.status,
+        code=code,
+        retry_after=retry_after_seconds(response.headers),
+    )
+
+
 def failure_category(message: str | None) -> ErrorCategory:
     """A finished-but-failed generation is `failed`, unless its reason says moderation refused it."""
     if message and _CONTENT_POLICY.search(message):
         return ErrorCategory.CONTENT_POLICY
     return ErrorCategory.FAILED
-
-
-def json_object(value: Any) -> dict[str, Any]:
-    """`value` when it is a JSON object, else an empty one: reading a shape never raises KeyError."""
-    return value if isinstance(value, dict) else {}
-
-
-def json_text(value: Any) -> str | None:
-    """A non-empty string (ids may come as numbers), else None."""
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, int):
-        return str(value)
-    if isinstance(value, str) and value.strip():
-        return value.strip()
-    return None
-
-
-def json_url(value: Any) -> str | None:
-    """An http(s) URL, else None: a result "URL" that is a number or a path cannot be downloaded."""
-    text = value.strip() if isinstance(value, str) else ""
-    return text if text.startswith(("https://", "http://")) else None

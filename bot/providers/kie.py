@@ -3,7 +3,8 @@
 Wire details are in providers.md §4. kie differs from the other families in four ways that shape this
 module: the body `code` decides success even under HTTP 200 (§4.7); `resultJson` and `param` are JSON
 *strings*; inputs must be uploaded to kie first (§4.5); callbacks are HMAC-signed over
-`taskId.timestamp` when the operator set a webhook key (§4.4).
+`taskId.timestamp` when the operator set a webhook key (§4.4). Reading kie's answers (codes, states,
+its JSON) lives in bot/providers/kie_shapes.py.
 """
 
 from __future__ import annotations
@@ -23,25 +24,28 @@ from typing import Any, ClassVar
 
 import aiohttp
 
-from bot.json_input import read_json
 from bot.models import (
     ErrorCategory,
     GenerationRequest,
     JobKind,
     MediaInput,
     MotionRequest,
-    TaskStatus,
     TaskUpdate,
 )
 from bot.providers.base import AccountBalance, ProviderClient, ProviderError, UnsupportedKind
 from bot.providers.config import HttpConfig
-from bot.providers.http import (
-    HttpResponse,
-    ProviderHttp,
-    category_for_http_status,
-    full_when_429,
-    redact_url,
-    retry_after_seconds,
+from bot.providers.http import HttpResponse, ProviderHttp, full_when_429, redact_url
+from bot.providers.kie_shapes import (
+    UNREADABLE,
+    as_mapping,
+    classify,
+    classify_query,
+    data_of,
+    first_str,
+    header_value,
+    int_code,
+    read_task,
+    task_id_of,
 )
 
 log = logging.getLogger(__name__)
@@ -65,43 +69,8 @@ _MODELS = {
     "kling-2.6/motion-control": "kling-2.6/motion-control",
     "kling-3.0/motion-control": "kling-3.0/motion-control",
 }
-
-# §4.1 response codes. The body `code` is authoritative whatever the HTTP status (§4.7).
-_CODE_CATEGORIES: dict[int, ErrorCategory] = {
-    400: ErrorCategory.INVALID_REQUEST,  # upload API parameter error (§4.5)
-    401: ErrorCategory.AUTH,
-    402: ErrorCategory.INSUFFICIENT_CREDITS,
-    404: ErrorCategory.INVALID_REQUEST,
-    422: ErrorCategory.INVALID_REQUEST,
-    429: ErrorCategory.RATE_LIMITED,
-    433: ErrorCategory.INSUFFICIENT_CREDITS,  # a sub-key's usage cap: more credits fix it
-    455: ErrorCategory.TRANSIENT,  # maintenance
-    500: ErrorCategory.TRANSIENT,
-    501: ErrorCategory.FAILED,  # generation failed
-    505: ErrorCategory.AUTH,  # feature disabled for this account: only the operator can fix it
-}
-_DEFAULT_MESSAGES: dict[ErrorCategory, str] = {
-    ErrorCategory.INVALID_REQUEST: "kie.ai refused the request as invalid.",
-    ErrorCategory.CONTENT_POLICY: "kie.ai refused the content.",
-    ErrorCategory.AUTH: "kie.ai refused the bot's credentials or has this feature disabled for the account.",
-    ErrorCategory.INSUFFICIENT_CREDITS: "The kie.ai account has run out of credits.",
-    ErrorCategory.RATE_LIMITED: "kie.ai is rate limiting the bot; try again shortly.",
-    ErrorCategory.TRANSIENT: "kie.ai is unavailable right now; try again shortly.",
-    ErrorCategory.FAILED: "kie.ai could not generate the video.",
-}
 _MAX_MESSAGE = 300
-
-# §4.2 / §4.7: three pending words, one success, one failure. Anything else counts as still running.
-_STATES: dict[str, TaskStatus] = {
-    "waiting": TaskStatus.QUEUED,
-    "queuing": TaskStatus.QUEUED,
-    "generating": TaskStatus.PROCESSING,
-    "success": TaskStatus.SUCCEEDED,
-    "fail": TaskStatus.FAILED,
-}
-
 _TIMESTAMP = re.compile(r"[0-9]{1,12}")  # §4.4: integer Unix seconds
-_UNREADABLE = "kie.ai sent a response the bot could not read."
 
 
 class KieClient(ProviderClient):
@@ -156,10 +125,10 @@ class KieClient(ProviderClient):
         body["input"]["input_urls"] = [await self._upload(request.image, job_id, "image")]
         body["input"]["video_urls"] = [await self._upload(request.video, job_id, "video")]
         response = await self._create(body)
-        data = _data(response.body)
-        task_id = _task_id(data) if data is not None else None
+        data = data_of(response.body)
+        task_id = task_id_of(data) if data is not None else None
         if task_id is None:
-            raise ProviderError(ErrorCategory.TRANSIENT, _UNREADABLE, http_status=response.status)
+            raise ProviderError(ErrorCategory.TRANSIENT, UNREADABLE, http_status=response.status)
         log.info("kie task %s created for job %s", task_id, job_id)
         return task_id
 
@@ -194,7 +163,7 @@ class KieClient(ProviderClient):
 
         def send() -> Awaitable[HttpResponse]:
             return self._http.request(
-                "POST", CREATE_PATH, classify=full_when_429(_classify), json_body=body, retry=False
+                "POST", CREATE_PATH, classify=full_when_429(classify), json_body=body, retry=False
             )
 
         def refused(error: ProviderError) -> bool:
@@ -216,18 +185,18 @@ class KieClient(ProviderClient):
             form.add_field("uploadPath", UPLOAD_FOLDER)
             form.add_field("fileName", file_name)
             return self._http.request(
-                "POST", UPLOAD_PATH, classify=_classify, data=form, base_url=self.upload_base_url, retry=False
+                "POST", UPLOAD_PATH, classify=classify, data=form, base_url=self.upload_base_url, retry=False
             )
 
         def transient(error: ProviderError) -> bool:
             return error.category.is_retryable
 
         response = await self._http.with_retries("kie upload", send, transient)
-        data = _data(response.body)
+        data = data_of(response.body)
         # §4.5 [C]: the reference pages name it downloadUrl, the quickstart fileUrl.
-        url = _first_str(data, "downloadUrl", "fileUrl") if data is not None else None
+        url = first_str(data, "downloadUrl", "fileUrl") if data is not None else None
         if url is None or not url.startswith(("http://", "https://")):
-            raise ProviderError(ErrorCategory.TRANSIENT, _UNREADABLE, http_status=response.status)
+            raise ProviderError(ErrorCategory.TRANSIENT, UNREADABLE, http_status=response.status)
         return url
 
     # ---- query ---------------------------------------------------------------------------------
@@ -236,44 +205,44 @@ class KieClient(ProviderClient):
         if kind not in self.supported_kinds:
             raise UnsupportedKind("kie.ai", kind)
         response = await self._http.request(
-            "GET", QUERY_PATH, classify=_classify_query, params={"taskId": task_id}
+            "GET", QUERY_PATH, classify=classify_query, params={"taskId": task_id}
         )
-        data = _data(response.body)
+        data = data_of(response.body)
         try:
             if data is None:
                 raise ValueError("no data object")
-            return self._update(data, fallback_task_id=task_id, default_state="")
+            return read_task(data, fallback_task_id=task_id, default_state="", scrub=self._scrub)
         except ValueError:
             # A task record kie cannot describe yet (or a proxy's page): poll again later.
-            raise ProviderError(ErrorCategory.TRANSIENT, _UNREADABLE, http_status=response.status) from None
+            raise ProviderError(ErrorCategory.TRANSIENT, UNREADABLE, http_status=response.status) from None
 
     async def account_balance(self) -> AccountBalance:
         """The account's remaining credits (kie's common API, GET /api/v1/chat/credit)."""
-        response = await self._http.request("GET", CREDIT_PATH, classify=_classify)
+        response = await self._http.request("GET", CREDIT_PATH, classify=classify)
         credits = response.body.get("data") if isinstance(response.body, Mapping) else None
         if isinstance(credits, bool) or not isinstance(credits, int | float):
-            raise ProviderError(ErrorCategory.TRANSIENT, _UNREADABLE, http_status=response.status)
+            raise ProviderError(ErrorCategory.TRANSIENT, UNREADABLE, http_status=response.status)
         return AccountBalance(remaining=float(credits), unit="credits")
 
     # ---- callbacks -----------------------------------------------------------------------------
 
     def parse_callback(self, body: Any) -> TaskUpdate:
-        envelope = _as_mapping(body)
-        data = _data(envelope)
+        envelope = as_mapping(body)
+        data = data_of(envelope)
         if envelope is None or data is None:
             raise ValueError("a kie callback carries a data object")
         # Callbacks come only for terminal states (§4.3): without a state, the envelope code says which.
-        terminal = "success" if _int_code(envelope.get("code")) == 200 else "fail"
-        return self._update(data, fallback_task_id=None, default_state=terminal)
+        terminal = "success" if int_code(envelope.get("code")) == 200 else "fail"
+        return read_task(data, fallback_task_id=None, default_state=terminal, scrub=self._scrub)
 
     def verify_callback(self, headers: Mapping[str, str], body: Any, *, now: float | None = None) -> bool:
         """§4.4: base64(HMAC-SHA256(key, taskId + "." + timestamp)); only id and time are signed."""
         if self._hmac_key is None:
             return True
-        timestamp = _header(headers, TIMESTAMP_HEADER)
-        signature = _header(headers, SIGNATURE_HEADER)
-        data = _data(_as_mapping(body))
-        task_id = _task_id(data) if data is not None else None
+        timestamp = header_value(headers, TIMESTAMP_HEADER)
+        signature = header_value(headers, SIGNATURE_HEADER)
+        data = data_of(as_mapping(body))
+        task_id = task_id_of(data) if data is not None else None
         if timestamp is None or signature is None or task_id is None:
             log.warning("kie callback refused: signature headers or task id missing")
             return False
@@ -290,31 +259,7 @@ class KieClient(ProviderClient):
             return False
         return True
 
-    # ---- shared parsing ------------------------------------------------------------------------
-
-    def _update(
-        self, data: Mapping[str, Any], *, fallback_task_id: str | None, default_state: str
-    ) -> TaskUpdate:
-        """A recordInfo `data` or a callback `data` (the same record shape, §4.2 / §4.3)."""
-        task_id = _task_id(data) or fallback_task_id
-        if task_id is None:
-            raise ValueError("no taskId")
-        raw = data.get("state")
-        raw_state = raw if isinstance(raw, str) else default_state
-        status = _STATES.get(raw_state.strip().lower(), TaskStatus.PROCESSING)
-        if status is TaskStatus.SUCCEEDED:
-            return TaskUpdate(task_id, status, raw_state, video_url=_result_url(data.get("resultJson")))
-        if status is TaskStatus.FAILED:
-            # The envelope's msg is generic ("success", "Playground task failed."): failMsg or nothing.
-            reason = _first_str(data, "failMsg") or _DEFAULT_MESSAGES[ErrorCategory.FAILED]
-            return TaskUpdate(
-                task_id,
-                status,
-                raw_state,
-                error_category=ErrorCategory.FAILED,
-                error_message=self._scrub(reason),
-            )
-        return TaskUpdate(task_id, status, raw_state)
+    # ---- making provider text fit to show --------------------------------------------------
 
     def _scrub(self, text: str) -> str:
         """Provider text is shown to members: no signed URLs, and never our own secrets."""
@@ -340,122 +285,6 @@ def sign_callback(key: str, task_id: str, timestamp: str) -> str:
     """The X-Webhook-Signature kie sends for `task_id` at `timestamp` (§4.4; the key as UTF-8 bytes)."""
     digest = hmac.new(key.encode(), f"{task_id}.{timestamp}".encode(), hashlib.sha256).digest()
     return base64.b64encode(digest).decode("ascii")
-
-
-# ---- error classification --------------------------------------------------------------------------
-
-
-def _classify(response: HttpResponse) -> ProviderError | None:
-    return _classify_response(response, query=False)
-
-
-def _classify_query(response: HttpResponse) -> ProviderError | None:
-    return _classify_response(response, query=True)
-
-
-def _classify_response(response: HttpResponse, *, query: bool) -> ProviderError | None:
-    """An error when the HTTP status or the body `code` says so; §4.7: HTTP 200 can carry an error."""
-    body = response.body if isinstance(response.body, Mapping) else None
-    if body is None:
-        if response.status < 400:
-            # Not kie's envelope at all (a proxy page, an empty body): worth another try.
-            return ProviderError(ErrorCategory.TRANSIENT, _UNREADABLE, http_status=response.status)
-        return _error(category_for_http_status(response.status), None, response, response.status)
-    code = _int_code(body.get("code"))
-    if code is None:
-        code = response.status
-    if code == 200 and response.status < 400:
-        return None
-    if code == 200:
-        code = response.status
-    if query and code == 404:
-        # The id came from kie moments ago, so "not found" is most likely a record that has not
-        # propagated yet; polling again is bounded by the job's timeout.
-        category = ErrorCategory.TRANSIENT
-    else:
-        category = _CODE_CATEGORIES.get(code) or category_for_http_status(code)
-    return _error(category, _message(body), response, code)
-
-
-def _error(category: ErrorCategory, message: str | None, response: HttpResponse, code: int) -> ProviderError:
-    return ProviderError(
-        category,
-        message or _DEFAULT_MESSAGES[category],
-        http_status=response.status,
-        code=code,
-        retry_after=retry_after_seconds(response.headers),
-    )
-
-
-# ---- small readers that never raise KeyError or TypeError ------------------------------------------
-
-
-def _as_mapping(body: Any) -> Mapping[str, Any] | None:
-    if isinstance(body, bytes | bytearray | str):
-        try:
-            body = read_json(body)
-        except ValueError:
-            return None
-    return body if isinstance(body, Mapping) else None
-
-
-def _data(body: Any) -> Mapping[str, Any] | None:
-    data = body.get("data") if isinstance(body, Mapping) else None
-    return data if isinstance(data, Mapping) else None
-
-
-def _int_code(value: Any) -> int | None:
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, int):
-        return value
-    if isinstance(value, str) and value.strip().isdigit():
-        return int(value)
-    return None
-
-
-def _first_str(data: Mapping[str, Any], *keys: str) -> str | None:
-    for key in keys:
-        value = data.get(key)
-        if isinstance(value, str) and value.strip():
-            return value.strip()
-    return None
-
-
-def _message(body: Mapping[str, Any] | None) -> str | None:
-    # §4.2 [C]: recordInfo says `message`, everything else says `msg`.
-    return _first_str(body, "msg", "message") if body is not None else None
-
-
-def _task_id(data: Mapping[str, Any]) -> str | None:
-    # §4.4 [C]: market callbacks carry data.taskId; the verification sample reads data.task_id.
-    for key in ("taskId", "task_id"):
-        value = data.get(key)
-        if isinstance(value, int) and not isinstance(value, bool):
-            return str(value)
-        if isinstance(value, str) and value.strip():
-            return value.strip()
-    return None
-
-
-def _result_url(result_json: Any) -> str:
-    """§4.2: resultJson is a JSON *string* {"resultUrls": [...]}; a decoded object is accepted too."""
-    if isinstance(result_json, str):
-        result_json = read_json(result_json)  # UnreadableJson (a ValueError) on garbage
-    urls = result_json.get("resultUrls") if isinstance(result_json, Mapping) else None
-    if isinstance(urls, list):
-        for url in urls:
-            if isinstance(url, str) and url.startswith(("http://", "https://")):
-                return url
-    raise ValueError("a successful kie task without a result URL")
-
-
-def _header(headers: Mapping[str, str], name: str) -> str | None:
-    value = headers.get(name)
-    if value is None:
-        lowered = name.lower()
-        value = next((v for k, v in headers.items() if k.lower() == lowered), None)
-    return value if isinstance(value, str) and value else None
 
 
 def _upload_name(media: MediaInput, job_id: str, role: str) -> str:

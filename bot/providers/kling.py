@@ -18,14 +18,8 @@ import jwt
 from bot.models import ErrorCategory, GenerationRequest, JobKind, TaskUpdate
 from bot.providers.base import AccountBalance, ProviderClient, ProviderError
 from bot.providers.config import HttpConfig
-from bot.providers.http import (
-    HttpResponse,
-    ProviderHttp,
-    json_object,
-    json_text,
-    retry_after_seconds,
-    safe_message,
-)
+from bot.providers.http import HttpResponse, ProviderHttp, refusal
+from bot.providers.json_fields import json_object, json_text
 from bot.providers.kling_shapes import (
     ENDPOINTS,
     OMNI_ENDPOINT,
@@ -140,8 +134,9 @@ class KlingClient(ProviderClient):
                 "GET", f"/v1/videos/{ENDPOINTS[kind]}/{task_id}", classify=self._classify
             )
         except ProviderError as error:
-            # Requests with omni references went to omni-video (§2.4); the store knows them by kind.
-            if kind not in (JobKind.TEXT2VIDEO, JobKind.IMAGE2VIDEO) or not is_not_found(error):
+            # Requests with omni references went to omni-video (§2.4), and so did extensions an omni
+            # model continues; the store knows them by kind.
+            if kind is JobKind.MOTION or not is_not_found(error):
                 raise
             response = await self._http.request(
                 "GET", f"/v1/videos/{OMNI_ENDPOINT}/{task_id}", classify=self._classify
@@ -192,11 +187,6 @@ class KlingClient(ProviderClient):
         if ok_status and (not response.is_json or not body):
             return ProviderError(ErrorCategory.TRANSIENT, UNEXPECTED, http_status=response.status)
         category = error_category(code, response.status)
-        message = safe_message(
-            body.get("message"),
-            secrets=self._secrets(),
-            default=f"The video provider answered HTTP {response.status}.",
-        )
         log.warning(
             "kling: HTTP %s code %s (%s), request_id=%s",
             response.status,
@@ -204,10 +194,4 @@ class KlingClient(ProviderClient):
             category.value,
             json_text(body.get("request_id")),
         )
-        return ProviderError(
-            category,
-            message,
-            http_status=response.status,
-            code=code,
-            retry_after=retry_after_seconds(response.headers),
-        )
+        return refusal(response, category, body.get("message"), code=code, secrets=self._secrets())

@@ -8,30 +8,12 @@ import base64
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from bot.models import (
-    CameraControl,
-    ErrorCategory,
-    ExtendRequest,
-    GenerationRequest,
-    ImageToVideoRequest,
-    JobKind,
-    MediaInput,
-    MotionRequest,
-    TaskStatus,
-    TaskUpdate,
-    TextToVideoRequest,
-)
+from bot import models
+from bot.models import CameraControl, ErrorCategory, JobKind, MediaInput, TaskStatus, TaskUpdate
 from bot.providers.base import ProviderError
 from bot.providers.capabilities import KLING, OMNI_MODELS
-from bot.providers.http import (
-    category_for_http_status,
-    failure_category,
-    json_object,
-    json_text,
-    json_url,
-    parse_seconds,
-    safe_message,
-)
+from bot.providers.http import category_for_http_status, failure_category, safe_message
+from bot.providers.json_fields import json_object, json_text, json_url, parse_seconds
 
 # The path segment of each kind: POST /v1/videos/<segment>, GET /v1/videos/<segment>/{id} (§2.3, §2.4).
 ENDPOINTS: dict[JobKind, str] = {
@@ -127,7 +109,7 @@ def put_fields(body: dict[str, Any], **fields: Any) -> None:
     body.update({key: value for key, value in fields.items() if value is not None and value != ""})
 
 
-VideoRequest = TextToVideoRequest | ImageToVideoRequest
+VideoRequest = models.TextToVideoRequest | models.ImageToVideoRequest
 
 
 def reference_fields(request: VideoRequest, image: Callable[[MediaInput], str]) -> dict[str, Any]:
@@ -176,11 +158,11 @@ def official_video_fields(request: VideoRequest) -> dict[str, Any]:
 
 
 def build_request_body(
-    request: GenerationRequest, *, job_id: str | None, callback_url: str | None
+    request: models.GenerationRequest, *, job_id: str | None, callback_url: str | None
 ) -> tuple[str, dict[str, Any]]:
     """The endpoint segment and the JSON body of a Kling submit (§2.3, §2.4)."""
     body: dict[str, Any]
-    if isinstance(request, MotionRequest):
+    if isinstance(request, models.MotionRequest):
         body = {
             "image_url": media_reference(request.image),
             "video_url": media_url(request.video, "reference video"),
@@ -189,7 +171,7 @@ def build_request_body(
             "keep_original_sound": "yes" if request.keep_sound else "no",
         }
         put_fields(body, prompt=request.prompt, model_name=request.model)
-    elif isinstance(request, TextToVideoRequest):
+    elif isinstance(request, models.TextToVideoRequest):
         body = {
             "prompt": request.prompt,
             "mode": request.mode,
@@ -205,7 +187,7 @@ def build_request_body(
         if request.camera is not None:
             body["camera_control"] = camera_control_body(request.camera)
         body.update(official_video_fields(request))
-    elif isinstance(request, ImageToVideoRequest):
+    elif isinstance(request, models.ImageToVideoRequest):
         body = {
             "image": media_reference(request.image),
             "mode": request.mode,
@@ -220,7 +202,7 @@ def build_request_body(
             cfg_scale=request.cfg_scale,
         )
         body.update(official_video_fields(request))
-    elif isinstance(request, ExtendRequest):
+    elif isinstance(request, models.ExtendRequest):
         body = {"video_id": request.video_id}
         put_fields(body, prompt=request.prompt)
     else:  # pragma: no cover - the union is closed

@@ -78,6 +78,11 @@ def _working_limit(row: Row, rules: LineRules) -> int:
 class QueueSql:
     _db: Database
 
+    async def count_waiting(self, guild_id: int | None, user_id: int) -> int:
+        """How many of the member's jobs wait in the line (running ones do not count)."""
+        async with self._db.session() as session:
+            return await count_waiting(session, guild_id, user_id)
+
     async def claim_next_job(
         self, rules: LineRules, now: float, lease: Lease | None = None
     ) -> JobRecord | None:

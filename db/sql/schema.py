@@ -32,6 +32,18 @@ class SchemaSql:
             return False
         return True
 
+    async def probe_write(self, now: float) -> bool:
+        """Whether the database takes a write now: one row upserted in a transaction of its own."""
+        try:
+            await self._db.execute(
+                "INSERT INTO health_probe (id, checked_at) VALUES (1, ?)"
+                " ON CONFLICT (id) DO UPDATE SET checked_at = excluded.checked_at",
+                (now,),
+            )
+        except Exception:
+            return False
+        return True
+
     async def schema_version(self) -> int:
         """The newest migration applied; 0 for a database no migration has touched."""
         if not await self._db.has_table("schema_migrations"):

@@ -10,13 +10,23 @@ from db.sql.jobs import JobsSql
 from db.sql.leases import LeasesSql
 from db.sql.ledger import LedgerSql
 from db.sql.queue import QueueSql
+from db.sql.retention import RetentionSql
 from db.sql.schema import SchemaSql
 from db.sql.session import Database
 from db.sql.transitions import TransitionsSql
 
 
 class SqlStore(
-    SchemaSql, JobsSql, TransitionsSql, QueueSql, LeasesSql, InboxSql, GuildSettingsSql, LedgerSql, AuditSql
+    SchemaSql,
+    JobsSql,
+    TransitionsSql,
+    QueueSql,
+    LeasesSql,
+    InboxSql,
+    GuildSettingsSql,
+    LedgerSql,
+    AuditSql,
+    RetentionSql,
 ):
     """The whole `db.store.Store` in portable SQL; a backend supplies the `Database`."""
 

@@ -10,6 +10,7 @@ import pytest
 
 from bot.settings import Settings
 from db.records import JobState
+from db.sqlite import SqliteStore
 from tests.bot.jobs.helpers import (
     callback_url,
     finish_silently,
@@ -92,7 +93,15 @@ async def test_healthz_reports_discord_store_and_jobs_in_flight(make_harness: Ha
     h = await make_harness("gateway", provider_options={"auto": False})
     assert await healthz(h) == (
         200,
-        {"healthy": True, "discord": "connected", "store": "ok", "jobs_in_flight": 0, "provider": "gateway"},
+        {
+            "healthy": True,
+            "discord": "connected",
+            "store": "ok",
+            "jobs_in_flight": 0,
+            "provider": "gateway",
+            "reasons": [],
+            "disk": "ok",
+        },
     )
     await start_job(h)
     status, body = await healthz(h)
@@ -105,6 +114,37 @@ async def test_healthz_is_503_when_the_store_is_closed(make_harness: HarnessFact
     status, body = await healthz(h)
     assert status == 503
     assert body["healthy"] is False and body["store"] == "unavailable" and body["jobs_in_flight"] is None
+
+
+async def test_healthz_is_503_when_the_database_takes_no_writes(make_harness: HarnessFactory) -> None:
+    h = await make_harness("acedata")
+    store = h.running.store
+    assert isinstance(store, SqliteStore)
+    connection = store.database.connection  # type: ignore[attr-defined]
+    await connection.execute("PRAGMA query_only = ON")  # reads work, every write is refused
+    status, body = await healthz(h)
+    assert status == 503
+    assert (body["healthy"], body["store"], body["jobs_in_flight"]) == (False, "read-only", 0)
+    assert body["reasons"] == ["the database does not accept writes"]
+    await connection.execute("PRAGMA query_only = OFF")
+    assert (await healthz(h))[0] == 200
+
+
+async def test_healthz_is_503_when_the_media_disk_is_nearly_full(make_harness: HarnessFactory) -> None:
+    # More free space asked for than any disk here has: the disk reads as nearly full.
+    h = await make_harness("acedata", min_free_disk_bytes=2**62)
+    status, body = await healthz(h)
+    assert status == 503
+    assert (body["healthy"], body["disk"], body["store"], body["discord"]) == (
+        False,
+        "low",
+        "ok",
+        "connected",
+    )
+    [reason] = body["reasons"]
+    assert reason.startswith("the media disk has ") and "below MIN_FREE_DISK_BYTES" in reason
+    values = samples(await scrape(h))
+    assert 0 < values["klingbot_disk_free_bytes"] < 2**62
 
 
 async def test_healthz_is_503_when_the_gateway_is_disconnected(make_harness: HarnessFactory) -> None:
@@ -156,4 +196,10 @@ async def test_metrics_have_job_callback_poll_and_delivery_series(make_harness: 
     assert values['klingbot_generation_seconds_count{kind="text2video"}'] == 2
     assert values['klingbot_discord_errors_total{status="403"}'] == 1
     assert values['klingbot_provider_errors_total{category="invalid_request"}'] == 1
-    assert values["klingbot_jobs_in_flight"] >= 0
+    # Every job has ended: no state holds one (see tests/bot/jobs/test_gauges.py for each transition).
+    in_flight = {k: v for k, v in values.items() if k.startswith("klingbot_jobs_in_flight{")}
+    assert {
+        f'klingbot_jobs_in_flight{{state="{state}"}}' for state in ("pending", "submitted", "succeeded")
+    } <= (in_flight.keys())
+    assert set(in_flight.values()) == {0}
+    assert values["klingbot_inbox_backlog"] == 0

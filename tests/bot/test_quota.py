@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from bot.discord_ui.quota_text import surcharge_lines
 from bot.discord_ui.render import price_list, refusal_text
 from bot.jobs.policy import blocked_terms_in, check_policy, normalise_term
 from bot.jobs.quota import CostTable, Period, applicable_limit, period_window
@@ -69,6 +70,37 @@ def test_configured_cost_table() -> None:
     assert costs.cost(JobKind.TEXT2VIDEO, mode="std", duration=10) == 3
     assert costs.cost(JobKind.TEXT2VIDEO, mode="pro", duration=10) == 9
     assert costs.cost(JobKind.MOTION, mode="std", reference_seconds=25) == 9
+
+
+@pytest.mark.parametrize(
+    ("mode", "duration", "sound", "expected"),
+    [
+        ("4k", 5, False, 4),  # four standard clips
+        ("4k", 10, False, 8),
+        ("std", 5, True, 2),  # 1.5 credits, rounded up
+        ("std", 10, True, 3),
+        ("pro", 5, True, 3),
+        ("4k", 5, True, 6),
+        ("4k", 15, True, 18),
+    ],
+)
+def test_4k_and_sound_costs(mode: str, duration: int, sound: bool, expected: int) -> None:
+    assert CostTable().cost(JobKind.TEXT2VIDEO, mode=mode, duration=duration, sound=sound) == expected
+
+
+def test_configured_4k_and_sound_multipliers() -> None:
+    costs = CostTable(fourk_multiplier=3, audio_multiplier=1.1)
+    assert costs.cost(JobKind.TEXT2VIDEO, mode="4k", duration=5) == 3
+    assert costs.cost(JobKind.TEXT2VIDEO, mode="std", duration=5, sound=True) == 2  # 1.1 rounds up
+    assert costs.cost(JobKind.TEXT2VIDEO, mode="pro", duration=25, sound=True) == 11  # exactly 11, not 12
+    assert CostTable(audio_multiplier=1.0).cost(JobKind.TEXT2VIDEO, duration=5, sound=True) == 1
+
+
+def test_surcharges_read_from_the_table() -> None:
+    assert surcharge_lines(CostTable(fourk_multiplier=3, audio_multiplier=2)) == [
+        "mode 4k: 3× a standard clip of the same length (a 5 s 4k clip costs 3)",
+        "sound: 2× the price, rounded up to whole credits (a 5 s standard clip with sound costs 2)",
+    ]
 
 
 def test_price_list_reads_from_the_table() -> None:

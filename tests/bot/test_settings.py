@@ -43,6 +43,7 @@ def test_defaults_match_the_product_table() -> None:
     assert settings.sqlite_path == Path("data/klingbot.db")
     assert settings.poll_interval_seconds == 15 and settings.job_timeout_seconds == 3600
     assert settings.public_base_url is None
+    assert (settings.fourk_cost_multiplier, settings.audio_cost_multiplier) == (4, 1.5)
 
 
 def test_missing_token_names_the_variable_and_where_to_put_it() -> None:
@@ -89,6 +90,8 @@ def test_blank_values_in_a_dotenv_mean_unset(tmp_path: Path) -> None:
         ({"database_url": "postgresql://db"}, "DATABASE_URL"),
         ({"log_level": "LOUD"}, "LOG_LEVEL"),
         ({"log_format": "xml"}, "LOG_FORMAT"),
+        ({"fourk_cost_multiplier": 0}, "FOURK_COST_MULTIPLIER"),
+        ({"audio_cost_multiplier": 0.5}, "AUDIO_COST_MULTIPLIER"),
     ],
 )
 def test_bad_values_are_explained_by_name(values: dict[str, object], name: str) -> None:
@@ -96,6 +99,13 @@ def test_bad_values_are_explained_by_name(values: dict[str, object], name: str) 
         make(**values)
     lines = describe_validation_error(caught.value)
     assert any(line.startswith(name + ":") for line in lines), lines
+
+
+def test_cost_multipliers_come_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("FOURK_COST_MULTIPLIER", "6")
+    monkeypatch.setenv("AUDIO_COST_MULTIPLIER", "1.25")
+    settings = make()
+    assert (settings.fourk_cost_multiplier, settings.audio_cost_multiplier) == (6, 1.25)
 
 
 def test_secrets_never_print() -> None:

@@ -56,10 +56,14 @@ COMMANDS = [
     "jobs",
     "job",
     "quota",
+    "queue",
     "motion",
     "video text",
     "video image",
     "video extend",
+    "video reference",
+    "video edit",
+    "video shots",
     "kling-admin pause",
     "kling-admin resume",
     "kling-admin usage",
@@ -76,7 +80,17 @@ COMMANDS = [
     "kling-admin blocklist remove",
     "kling-admin blocklist list",
 ]
-AUTOCOMPLETED = [("job", "id"), ("video extend", "job"), ("kling-admin blocklist remove", "term")]
+AUTOCOMPLETED = [
+    ("job", "id"),
+    ("queue", "cancel"),
+    ("video extend", "job"),
+    ("video edit", "job"),
+    ("video text", "model"),
+    ("video reference", "model"),
+    ("video shots", "model"),
+    ("motion", "model"),
+    ("kling-admin blocklist remove", "term"),
+]
 
 # ---- what members type --------------------------------------------------------------------------------
 
@@ -393,4 +407,23 @@ async def test_buttons_and_the_extend_form_answer_within_discords_limits(
     submitted = await bot.fake.send_modal_submit(
         form["custom_id"], {field["custom_id"]: typed}, message_id=post.id, user_id=users[who]
     )
+    await assert_answered_within_limits(bot, submitted)
+
+
+@EXAMPLES
+@given(data=st.data())
+async def test_the_shots_form_answers_within_discords_limits(bot: Harness, data: st.DataObject) -> None:
+    opened = await bot.fake.send_slash_command(
+        "video", {}, subcommand="shots", user_id=bot.guild.member_id, guild_id=bot.guild.id
+    )
+    await assert_answered_within_limits(bot, opened)
+    if opened.record.callback_type != 9:  # refused before the form (a pause, a quota from other examples)
+        return
+    form = (opened.record.callback_body or {})["data"]
+    fields = [row["components"][0] for row in form["components"]]
+    typed = {
+        field["custom_id"]: data.draw(st.one_of(st.just(""), typed_text(1, field["max_length"])))
+        for field in fields
+    }
+    submitted = await bot.fake.send_modal_submit(form["custom_id"], typed, user_id=bot.guild.member_id)
     await assert_answered_within_limits(bot, submitted)

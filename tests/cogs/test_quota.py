@@ -10,7 +10,9 @@ PRICES = (
     "• 1 credit: a 5 s standard clip or extending a standard clip\n"
     "• 2 credits: a 5 s pro clip or a 10 s standard clip\n"
     "• 4 credits: a 10 s pro clip\n"
-    "• /motion: 1 credit per started 5 s of reference video (2 in pro); a 12 s reference costs 3"
+    "• /motion: 1 credit per started 5 s of reference video (2 in pro); a 12 s reference costs 3\n"
+    "• mode 4k: 4× a standard clip of the same length (a 5 s 4k clip costs 4)\n"
+    "• sound: 1.5× the price, rounded up to whole credits (a 5 s standard clip with sound costs 2)"
 )
 
 

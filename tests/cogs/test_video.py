@@ -185,7 +185,11 @@ async def test_an_end_image_needs_five_seconds(harness: Harness) -> None:
         {"duration": 10},
         attachments={"image": png(), "end_image": png(name="last.png")},
     )
-    assert answer.content == "Videos with an end image can only be 5 seconds long; choose 5 seconds."
+    # The capability table's sentence (kling-v3 takes an end frame at any length; the default kling-v1
+    # only at 5 s), before anything is downloaded.
+    assert answer.content == (
+        "kling-v1 takes an end frame only for 5 seconds; choose duration: 5 or remove the end frame."
+    )
     assert cdn_gets(harness) == []
     await assert_nothing_spent(harness)
 

@@ -19,13 +19,11 @@ from bot.providers.http import (
     ProviderHttp,
     category_for_http_status,
     failure_category,
-    json_object,
-    json_text,
-    parse_seconds,
     redact_url,
     retry_after_seconds,
     safe_message,
 )
+from bot.providers.json_fields import json_object, json_text, parse_seconds
 from bot.retry import RetryPolicy
 from tests.providers import log_texts
 

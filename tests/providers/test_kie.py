@@ -12,17 +12,8 @@ import pytest
 from aiohttp import web
 from multidict import CIMultiDict
 
-from bot.models import (
-    ErrorCategory,
-    ExtendRequest,
-    GenerationRequest,
-    ImageToVideoRequest,
-    JobKind,
-    MediaInput,
-    MotionRequest,
-    TaskStatus,
-    TextToVideoRequest,
-)
+from bot import models
+from bot.models import ErrorCategory, JobKind, MediaInput, MotionRequest, TaskStatus
 from bot.providers.base import AccountBalance, ProviderError, UnsupportedKind
 from bot.providers.config import HttpConfig
 from bot.providers.kie import KieClient, sign_callback
@@ -303,14 +294,14 @@ async def test_balance_in_an_unreadable_answer_is_transient(client: KieClient, f
 @pytest.mark.parametrize(
     "request_",
     [
-        TextToVideoRequest("a cat"),
-        ImageToVideoRequest(MediaInput(IMAGE, "a.png", "image/png")),
-        ExtendRequest("vid-1"),
+        models.TextToVideoRequest("a cat"),
+        models.ImageToVideoRequest(MediaInput(IMAGE, "a.png", "image/png")),
+        models.ExtendRequest("vid-1"),
     ],
     ids=lambda r: r.kind.value,
 )
 async def test_other_kinds_are_refused_without_any_http_call(
-    fake: FakeKie, client: KieClient, request_: GenerationRequest
+    fake: FakeKie, client: KieClient, request_: models.GenerationRequest
 ) -> None:
     assert not client.supports(request_.kind)
     with pytest.raises(UnsupportedKind) as caught:

@@ -19,6 +19,7 @@ from bot.models import (
     JobKind,
     MediaInput,
     MotionRequest,
+    ReferenceVideo,
     TaskStatus,
     TextToVideoRequest,
 )
@@ -318,6 +319,98 @@ async def test_find_by_job_id(client: KlingClient, fake: KlingFake, inputs: Inpu
     assert fake.requests[-1].path == "/v1/videos/motion-control/job-99"
     assert await client.find_by_job_id("job-100", kind=JobKind.MOTION) is None
     assert await client.find_by_job_id("job-99", kind=JobKind.TEXT2VIDEO) is None
+
+
+def omni_request(inputs: InputServer) -> TextToVideoRequest:
+    return TextToVideoRequest(
+        prompt="<<<image_1>>> walks like <<<video_1>>>",
+        model="kling-o1",
+        duration=5,
+        reference_images=(inputs.image(),),
+        reference_video=ReferenceVideo(inputs.video(), "feature"),
+    )
+
+
+async def test_omni_requests_go_to_the_omni_endpoint(
+    client: KlingClient, fake: KlingFake, inputs: InputServer
+) -> None:
+    request = omni_request(inputs)
+    assert request.reference_video is not None
+    video_url = request.reference_video.video.url
+    task_id = await client.submit(request, job_id="job-omni", callback_url=None)
+    [sent] = fake.requests_to("/v1/videos/omni-video")
+    assert sent.body == {
+        "prompt": "<<<image_1>>> walks like <<<video_1>>>",
+        "mode": "std",
+        "aspect_ratio": "16:9",
+        "duration": "5",
+        "model_name": "kling-video-o1",
+        "image_list": [{"image_url": request.reference_images[0].url}],
+        "video_list": [{"video_url": video_url, "refer_type": "feature"}],
+        "external_task_id": "job-omni",
+    }
+    assert sorted(fake.tasks[task_id].inputs) == sorted([request.reference_images[0].url, video_url])
+
+
+@pytest.mark.parametrize("kind", [JobKind.TEXT2VIDEO, JobKind.IMAGE2VIDEO, JobKind.EXTEND])
+async def test_an_omni_task_is_found_at_the_omni_endpoint(
+    client: KlingClient, fake: KlingFake, inputs: InputServer, kind: JobKind
+) -> None:
+    """The store knows the job by its kind; its task went to omni-video, so "not found" asks there."""
+    task_id = await client.submit(omni_request(inputs), job_id="job-omni", callback_url=None)
+    await fake.succeed(task_id, duration=5.0)
+    update = await client.query(task_id, kind=kind)
+    assert update.status is TaskStatus.SUCCEEDED and update.video_url == fake.tasks[task_id].result_url
+    paths = [r.path for r in fake.requests if r.method == "GET"]
+    assert paths[-2:] == [f"/v1/videos/{client_segment(kind)}/{task_id}", f"/v1/videos/omni-video/{task_id}"]
+    found = await client.find_by_job_id("job-omni", kind=kind)
+    assert found is not None and found.task_id == task_id
+
+
+def client_segment(kind: JobKind) -> str:
+    return {
+        JobKind.TEXT2VIDEO: "text2video",
+        JobKind.IMAGE2VIDEO: "image2video",
+        JobKind.EXTEND: "video-extend",
+    }[kind]
+
+
+async def test_a_motion_task_is_not_looked_for_at_the_omni_endpoint(
+    client: KlingClient, fake: KlingFake, inputs: InputServer
+) -> None:
+    task_id = await client.submit(omni_request(inputs), job_id="job-omni", callback_url=None)
+    with pytest.raises(ProviderError) as caught:
+        await client.query(task_id, kind=JobKind.MOTION)
+    assert caught.value.code == 1203
+    assert not any(r.path.endswith(f"omni-video/{task_id}") for r in fake.requests if r.method == "GET")
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"sound": "on"}, "sound must be off with a reference video"),
+        ({"negative_prompt": "blur"}, "negative_prompt is not supported by omni-video"),
+        ({"model_name": "kling-v3"}, "model_name must be one of kling-v3-omni, kling-video-o1"),
+        ({"duration": "20"}, 'duration must be a string from "3" to "15"'),
+    ],
+)
+async def test_the_fake_omni_endpoint_refuses_like_the_api(
+    client: KlingClient, fake: KlingFake, inputs: InputServer, change: dict[str, Any], message: str
+) -> None:
+    body = {
+        "prompt": "<<<video_1>>>",
+        "model_name": "kling-v3-omni",
+        "video_list": [{"video_url": inputs.video().url, "refer_type": "base"}],
+        **change,
+    }
+    async with aiohttp.ClientSession() as session:
+        response = await session.post(
+            f"{fake.base_url}/v1/videos/omni-video",
+            json=body,
+            headers={"Authorization": f"Bearer {client.token()}"},
+        )
+        answer = await response.json()
+    assert (response.status, answer["code"], answer["message"]) == (400, 1201, message)
 
 
 async def test_find_by_job_id_raises_other_errors(client: KlingClient, fake: KlingFake) -> None:

@@ -1,5 +1,6 @@
 """What commands ask of the bot, as services that speak in typed results (never sentences or markup):
-server administration, a member's quota, the line, and finding, re-running and deleting jobs."""
+server administration, a member's quota, the line, finding, re-running and deleting jobs, and the
+models and earlier videos the video commands use."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from bot.jobs.services.audit_trail import AuditTrail
 from bot.jobs.services.jobs import JobService
 from bot.jobs.services.queue import QueueService
 from bot.jobs.services.quota import QuotaService
+from bot.jobs.services.videos import VideoService
 
 if TYPE_CHECKING:
     from bot.jobs.engine import JobEngine
@@ -20,5 +22,8 @@ class Services:
         trail = AuditTrail(engine)
         self.quota = QuotaService(engine)
         self.admin = ServerAdmin(engine.store, self.quota, trail, engine.clock, line_changed=engine.wake_line)
-        self.jobs = JobService(engine.store, engine.inputs, trail)
+        self.jobs = JobService(
+            engine.store, engine.inputs, trail, inputs_kept_for=engine.config.retention.media_seconds
+        )
         self.queue = QueueService(engine)
+        self.videos = VideoService(engine.provider.name)

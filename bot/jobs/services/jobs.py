@@ -25,15 +25,32 @@ class InputsGone(Exception):
         self.job_id = job_id
 
 
+class InputsExpired(InputsGone):
+    """Retention removed the job's input files `kept_for` seconds after it finished."""
+
+    def __init__(self, job_id: str, removed_at: float, kept_for: float) -> None:
+        super().__init__(job_id)
+        self.removed_at = removed_at
+        self.kept_for = kept_for
+
+
+def inputs_expired(job: JobRecord) -> bool:
+    """Whether the job had input files and retention has removed them."""
+    return job.inputs_removed_at is not None and bool(job.params.get("inputs"))
+
+
 def extendable(job: JobRecord) -> bool:
     return job.status in FINISHED and bool(job.result_video_id)
 
 
 class JobService:
-    def __init__(self, store: Store, inputs: InputStore, trail: AuditTrail) -> None:
+    def __init__(
+        self, store: Store, inputs: InputStore, trail: AuditTrail, *, inputs_kept_for: float
+    ) -> None:
         self.store = store
         self.inputs = inputs
         self.trail = trail
+        self.inputs_kept_for = inputs_kept_for  # seconds a finished job's input files are kept
 
     async def get(self, job_id: str) -> JobRecord | None:
         return await self.store.get_job(job_id)
@@ -61,7 +78,11 @@ class JobService:
         )
 
     async def rerun_draft(self, job: JobRecord, requester: Requester, size_limit: int) -> JobDraft:
-        """A new draft with the job's settings and inputs. Raises InputsGone when they are not kept."""
+        """A new draft with the job's settings and inputs. Raises InputsExpired when retention removed
+        them, InputsGone when they are missing otherwise; either way before anything is charged."""
+        if inputs_expired(job):
+            assert job.inputs_removed_at is not None
+            raise InputsExpired(job.id, job.inputs_removed_at, self.inputs_kept_for)
         inputs = []
         source_urls = job.params.get("_source_urls", {})
         for item in job.params.get("inputs", []):

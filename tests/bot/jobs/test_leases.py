@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 
 from db.notify import Channel
-from db.records import JobState
+from db.records import JobState, Lease
 from tests.bot.jobs.helpers import start_job, task_of
 from tests.conftest import HarnessFactory
 
@@ -33,3 +33,17 @@ async def test_a_finished_job_announces_its_free_slot_through_the_store(make_har
         assert (delivered.lease_owner, delivered.lease_until) == (None, None)
     finally:
         subscription.cancel()
+
+
+async def test_retention_prunes_in_one_process_at_a_time(make_harness: HarnessFactory) -> None:
+    h = await make_harness("acedata")
+    engine = h.running.engine
+    h.clock.advance(engine.config.lease_seconds)  # the turn this process took at start-up lapses
+    now = h.clock()
+    assert await h.running.store.claim_task("retention", Lease("elsewhere", now, now + 30))
+    waiting = await engine.retention.run_pass()  # another process's turn: ask again a lease from now
+    assert waiting is not None and waiting >= now + 30
+    h.clock.advance(31)
+    due = await engine.retention.run_pass()  # lapsed: this process prunes, and holds the turn
+    assert due is None or due > now + 31
+    assert not await h.running.store.claim_task("retention", Lease("elsewhere", now + 31, now + 91))

@@ -2,8 +2,10 @@
 
 - Auth: `Authorization: Bearer <JWT>`, HS256 signed with the secret key, `iss` the access key,
   `nbf <= now < exp` by the fake's own `clock`; failures answer 401 with codes 1000-1004 (§2.1, §2.6).
-- POST /v1/videos/{motion-control,text2video,image2video,video-extend}: the documented required fields
-  and enums (§2.3, §2.4), answered with 400 and 1200 (missing) or 1201 (bad value).
+- POST /v1/videos/{motion-control,text2video,image2video,video-extend,omni-video}: the documented
+  required fields and enums (§2.3, §2.4), answered with 400 and 1200 (missing) or 1201 (bad value).
+  omni-video takes the omni models only, `image_list` (≤ 7, ≤ 4 beside a video), one `video_list` entry
+  by URL, `sound` off with a reference video, and no negative prompt, cfg_scale or camera.
 - Inputs: URLs are really downloaded; raw base64 images are decoded and kept under `base64:<field>`.
 - GET /v1/videos/<kind>/{task_id or external_task_id}: the `{code, message, request_id, data}` envelope.
 - Full: past `max_running` unfinished tasks, a create answers 429 with code 1303 ("parallel task over
@@ -35,7 +37,7 @@ from aiohttp import web
 
 from tests.fakes.providers.common import FakeProvider, FakeTask
 
-KINDS = ("motion-control", "text2video", "image2video", "video-extend")
+KINDS = ("motion-control", "text2video", "image2video", "video-extend", "omni-video")
 STATUS_WORDS = {"queued": "submitted", "processing": "processing", "succeeded": "succeed", "failed": "failed"}
 MOTION_MODELS = frozenset({"kling-v2-6", "kling-v3"})
 VIDEO_MODELS = frozenset(
@@ -51,6 +53,7 @@ VIDEO_MODELS = frozenset(
         "kling-v3",
     }
 )
+OMNI_MODELS = frozenset({"kling-video-o1", "kling-v3-omni"})
 CAMERA_TYPES = frozenset({"simple", "down_back", "forward_up", "right_turn_forward", "left_turn_forward"})
 CAMERA_AXES = ("horizontal", "vertical", "pan", "tilt", "roll", "zoom")
 MAX_PROMPT = 2500
@@ -190,6 +193,39 @@ def validate_body(kind: str, body: dict[str, Any]) -> None:
     elif kind == "video-extend":
         _require(body, "video_id")
         check_cfg_scale(body)
+    elif kind == "omni-video":
+        validate_omni(body)
+
+
+def validate_omni(body: dict[str, Any]) -> None:
+    """§2.4 omni-video."""
+    _require(body, "prompt")
+    _one_of(body, "model_name", OMNI_MODELS)
+    _one_of(body, "mode", ("std", "pro"))
+    _one_of(body, "aspect_ratio", ("16:9", "9:16", "1:1"))
+    _one_of(body, "sound", ("on", "off"))
+    for field in ("negative_prompt", "cfg_scale", "camera_control"):
+        if field in body:
+            raise invalid(field, "is not supported by omni-video")
+    value = body.get("duration", "5")
+    if not isinstance(value, str) or value not in {str(n) for n in range(3, 16)}:
+        raise invalid("duration", 'must be a string from "3" to "15"')
+    images, videos = body.get("image_list") or [], body.get("video_list") or []
+    if len(videos) > 1:
+        raise invalid("video_list", "takes at most 1 video")
+    if len(images) > (4 if videos else 7):
+        raise invalid("image_list", "has too many images")
+    for index, item in enumerate(images):
+        if not isinstance(item, dict) or item.get("type") not in (None, "first_frame", "end_frame"):
+            raise invalid(f"image_list[{index}]")
+        check_image(item, "image_url")
+    for video in videos:
+        if not isinstance(video, dict) or not is_url(video.get("video_url")):
+            raise invalid("video_list[0].video_url", "must be a URL")
+        _one_of(video, "refer_type", ("base", "feature"))
+        _one_of(video, "keep_original_sound", ("yes", "no"))
+    if videos and body.get("sound") == "on":
+        raise invalid("sound", "must be off with a reference video")
 
 
 def input_fields(kind: str) -> tuple[str, ...]:
@@ -199,10 +235,22 @@ def input_fields(kind: str) -> tuple[str, ...]:
     }.get(kind, ())
 
 
+def input_values(kind: str, body: dict[str, Any]) -> list[tuple[str, Any]]:
+    """(field, value) of every input of a create request, omni references included."""
+    values = [(field, body.get(field)) for field in input_fields(kind)]
+    if kind == "omni-video":
+        values += [
+            (f"image_list[{i}]", item.get("image_url")) for i, item in enumerate(body.get("image_list") or [])
+        ]
+        values += [
+            (f"video_list[{i}]", item.get("video_url")) for i, item in enumerate(body.get("video_list") or [])
+        ]
+    return values
+
+
 async def take_inputs(fake: FakeProvider, task: FakeTask, body: dict[str, Any]) -> None:
     """Download URL inputs and decode base64 ones, as Kling would; KlingApiError if one fails."""
-    for field in input_fields(task.kind):
-        value = body.get(field)
+    for field, value in input_values(task.kind, body):
         if not isinstance(value, str) or not value:
             continue
         if is_url(value):
