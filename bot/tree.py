@@ -9,7 +9,7 @@ import discord
 from discord import app_commands
 
 from bot.discord_ui.limits import fit_content, quote
-from bot.discord_ui.render import refusal_text
+from bot.discord_ui.refusal_text import refusal_text
 from bot.errors import UserFacingError
 from bot.jobs.refusals import JobRefused
 

@@ -2,20 +2,16 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import discord
 from discord import app_commands
 from discord.ext import commands
 
 from bot.discord_ui import job_text
 from bot.discord_ui.limits import ID_SHOWN, NAME_SHOWN, fit_choices, fit_content, quote
-from bot.discord_ui.queue_text import place_text
-from bot.discord_ui.render import result_buttons
+from bot.discord_ui.reposting import repost_job
 from bot.errors import UserFacingError
-from bot.jobs.publisher import DeliveryRetry, ResultRefused
 from cogs.common import is_moderator, kling_bot, services
-from db.records import JobRecord, JobState
+from db.records import JobState
 
 STATUS_CHOICES = [
     app_commands.Choice(name="In progress", value="active"),
@@ -30,19 +26,6 @@ STATUS_FILTERS = {
     "cancelled": [JobState.CANCELLED],
 }
 QUIET = discord.AllowedMentions.none()
-
-
-async def send_details(
-    interaction: discord.Interaction, record: JobRecord, lines: list[str], file: discord.File | None = None
-) -> None:
-    finished = record.status in (JobState.SUCCEEDED, JobState.DELIVERED)
-    await interaction.followup.send(
-        fit_content("\n".join(lines)),
-        embed=job_text.job_details(record),
-        view=result_buttons(record) if finished else discord.utils.MISSING,
-        allowed_mentions=QUIET,
-        file=file if file is not None else discord.utils.MISSING,
-    )
 
 
 class JobsCog(commands.Cog):
@@ -86,27 +69,8 @@ class JobsCog(commands.Cog):
                 f"There is no job `{quote(id, ID_SHOWN)}` on this server. /jobs lists yours."
             )
         await interaction.response.defer(thinking=True)  # public, like Midjourney's /show
-        link = job_text.message_link(record)
-        lines = [f"First posted: {link}"] if link else []
         standing = await services(interaction).queue.standing(record)
-        if standing is not None:
-            lines.append(f"Waiting: {place_text(standing)}.")
-        publisher = kling_bot(interaction).publisher
-        finished = record.status in (JobState.SUCCEEDED, JobState.DELIVERED)
-        if not finished or record.result_url is None or publisher is None:
-            await send_details(interaction, record, lines)
-            return
-        try:
-            async with publisher.result_for_upload(record, interaction.filesize_limit) as result:
-                if isinstance(result, Path):
-                    await send_details(
-                        interaction, record, lines, discord.File(result, filename=f"{record.id}.mp4")
-                    )
-                    return
-                lines.append(result)
-        except (DeliveryRetry, ResultRefused):  # the link may have come to resolve inside the network
-            lines.append(job_text.EXPIRED_RESULT)
-        await send_details(interaction, record, lines)
+        await repost_job(interaction, record, standing, kling_bot(interaction).publisher)
 
     @job.autocomplete("id")
     async def job_autocomplete(

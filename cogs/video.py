@@ -20,9 +20,8 @@ from cogs.video_options import (
     ASPECT_CHOICES,
     CAMERA_CHOICES,
     CAMERA_PRESETS,
-    DURATION_DESCRIPTION,
+    KLING_VIDEO_DESCRIPTIONS,
     PROMPT_LIMIT,
-    SOUND_DESCRIPTION,
     VIDEO_MODE_CHOICES,
     check_own_video,
     finished_videos,
@@ -81,14 +80,9 @@ class VideoCog(
     @app_commands.guild_only()
     @app_commands.describe(
         prompt="What the video shows (up to 2500 characters)",
-        model="Kling model (default: the provider's)",
-        mode="Standard, pro or 4K quality",
         aspect_ratio="Frame shape",
-        duration=DURATION_DESCRIPTION,
-        sound=SOUND_DESCRIPTION,
-        negative_prompt="What to avoid (up to 200 characters)",
-        cfg_scale="How closely to follow the prompt, 0 to 1",
         camera="A camera movement preset",
+        **KLING_VIDEO_DESCRIPTIONS,
     )
     @app_commands.choices(mode=VIDEO_MODE_CHOICES, aspect_ratio=ASPECT_CHOICES, camera=CAMERA_CHOICES)
     @app_commands.autocomplete(model=text_models)
@@ -126,12 +120,7 @@ class VideoCog(
         image="The first frame: a JPG or PNG picture (WebP/GIF are converted), up to 10 MB",
         prompt="What happens in the video (up to 2500 characters)",
         end_image="Optional last frame",
-        model="Kling model (default: the provider's)",
-        mode="Standard, pro or 4K quality",
-        duration=DURATION_DESCRIPTION,
-        sound=SOUND_DESCRIPTION,
-        negative_prompt="What to avoid (up to 200 characters)",
-        cfg_scale="How closely to follow the prompt, 0 to 1",
+        **KLING_VIDEO_DESCRIPTIONS,
     )
     @app_commands.choices(mode=VIDEO_MODE_CHOICES)
     @app_commands.autocomplete(model=image_models)

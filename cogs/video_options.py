@@ -29,6 +29,15 @@ VIDEO_MODE_CHOICES = [
 ]
 DURATION_DESCRIPTION = "Seconds: 5 or 10 for most models, 3 to 15 for kling-v3 and its siblings"
 SOUND_DESCRIPTION = "Generate sound with the video (models that can; costs more, see /quota)"
+# The options /video text and /video image both take, as their descriptions read.
+KLING_VIDEO_DESCRIPTIONS = {
+    "model": "Kling model (default: the provider's)",
+    "mode": "Standard, pro or 4K quality",
+    "duration": DURATION_DESCRIPTION,
+    "sound": SOUND_DESCRIPTION,
+    "negative_prompt": "What to avoid (up to 200 characters)",
+    "cfg_scale": "How closely to follow the prompt, 0 to 1",
+}
 # Camera presets: Kling's "simple" moves take exactly one non-zero axis in [-10, 10] (providers.md §2.4).
 CAMERA_PRESETS: dict[str, dict[str, Any]] = {
     "zoom_in": {"type": "simple", "config": {"zoom": 5.0}},

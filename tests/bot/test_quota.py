@@ -9,7 +9,8 @@ from typing import Any
 import pytest
 
 from bot.discord_ui.quota_text import surcharge_lines
-from bot.discord_ui.render import price_list, refusal_text
+from bot.discord_ui.refusal_text import refusal_text
+from bot.discord_ui.render import price_list
 from bot.jobs.policy import blocked_terms_in, check_policy, normalise_term
 from bot.jobs.quota import CostTable, Period, applicable_limit, period_window
 from bot.jobs.refusals import BlockedTerm, ChannelNotAllowed, JobRefused, ServerPaused

@@ -35,15 +35,20 @@ async def test_a_member_with_no_credits_left_costs_no_download(harness: Harness)
     await assert_nothing_spent(harness)
 
 
-async def test_a_member_at_the_in_flight_cap_costs_no_download(make_harness: HarnessFactory) -> None:
-    h = await make_harness(provider_options={"auto": False}, max_jobs_in_flight_per_user=1)
+async def test_a_member_with_a_full_share_of_the_line_costs_no_download(make_harness: HarnessFactory) -> None:
+    # Issue 12: the running cap makes a job wait; "no room for another job" is a full share of the line.
+    h = await make_harness(
+        provider_options={"auto": False}, max_jobs_in_flight_per_user=1, max_queued_per_user=1
+    )
     running = accepted_id((await motion(h))[1])
     await task_of(h, running)
+    _, waiting = await motion(h)
+    assert "in line" in waiting.content
     downloads = len(cdn_gets(h))
 
     _, answer = await motion(h, video=BIG_REFERENCE)
 
-    assert answer.content.startswith("You already have 1 videos in progress")
+    assert answer.content.startswith("You already have 1 video waiting in line")
     assert len(cdn_gets(h)) == downloads  # the refused command read nothing
 
 

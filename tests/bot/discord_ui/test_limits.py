@@ -29,6 +29,7 @@ from bot.discord_ui.limits import (
     quote,
 )
 from bot.discord_ui.quota_text import quota_text
+from bot.discord_ui.refusal_text import refusal_text
 from bot.jobs.audit import AuditAction, FactValue, encode_facts
 from bot.jobs.quota import AppliedLimit, CostTable, Period
 from bot.jobs.refusals import (
@@ -210,11 +211,11 @@ REFUSALS: list[JobRefused] = [
 
 @pytest.mark.parametrize("refusal", REFUSALS, ids=lambda r: type(r).__name__)
 def test_every_refusal_fits(refusal: JobRefused) -> None:
-    fits(render.refusal_text(refusal))
+    fits(refusal_text(refusal))
 
 
 def test_a_long_channel_list_is_cut_short_in_a_refusal() -> None:
-    text = render.refusal_text(ChannelNotAllowed(tuple(range(1, 101))))
+    text = refusal_text(ChannelNotAllowed(tuple(range(1, 101))))
     assert text.endswith("and 80 more.") and text.count("<#") == 20
 
 

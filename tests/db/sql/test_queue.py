@@ -187,3 +187,13 @@ async def test_recent_generation_times_newest_first(store: SqlStore) -> None:
             job_id, video_url="u", video_id=None, duration=5, provider_status="ok", now=NOW + seconds + index
         )
     assert await store.recent_generation_seconds(2) == [91.0, 62.0]
+
+
+async def test_count_waiting_counts_only_the_members_jobs_still_in_line(store: SqlStore) -> None:
+    for name in ("a", "b", "c"):
+        await enqueue(store, name)
+    await enqueue(store, "other", user=8)
+    assert await store.count_waiting(1, 7) == 3
+    assert await claims(store) == ["a", "other"]  # claimed jobs run: they no longer wait
+    assert await store.count_waiting(1, 7) == 2
+    assert await store.count_waiting(1, 8) == 0 and await store.count_waiting(2, 7) == 0
