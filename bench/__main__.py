@@ -184,6 +184,22 @@ async def fire_callbacks(urls: list[str], bodies: list[bytes], concurrency: int)
     return len(urls) / elapsed, latencies
 
 
+def processing_callbacks(jobs: int, callbacks: int) -> list[bytes]:
+    """Official-Kling-style "processing" callbacks, one per status change, for jobs task-00000, …"""
+    return [
+        json.dumps(
+            {
+                "task_id": f"task-{i % jobs:05d}",
+                "task_status": "processing",
+                "task_status_msg": "",
+                "created_at": 1,
+                "updated_at": 2,
+            }
+        ).encode()
+        for i in range(callbacks)
+    ]
+
+
 async def callback_ingestion(tmp: Path, jobs: int, callbacks: int, concurrency: int) -> dict[str, Any]:
     results: dict[str, Any] = {}
     # Baseline: the bare handler.
@@ -215,18 +231,7 @@ async def callback_ingestion(tmp: Path, jobs: int, callbacks: int, concurrency: 
     )
     try:
         urls = [f"http://127.0.0.1:{port}/callbacks/{tokens[i % jobs]}" for i in range(callbacks)]
-        bodies = [
-            json.dumps(
-                {
-                    "task_id": f"task-{i % jobs:05d}",
-                    "task_status": "processing",
-                    "task_status_msg": "",
-                    "created_at": 1,
-                    "updated_at": 2,
-                }
-            ).encode()
-            for i in range(callbacks)
-        ]
+        bodies = processing_callbacks(jobs, callbacks)
         await fire_callbacks(urls[:100], bodies[:100], concurrency)  # warm-up
         rate, lat = await fire_callbacks(urls, bodies, concurrency)
         results["klingbot"] = {"per_second": rate, "p99_ms": percentile(lat, 99)}

@@ -23,7 +23,7 @@ from typing import Any
 
 from aiohttp import web
 
-from bench.__main__ import RESULTS, callbacks_to_posts, fire_callbacks, wait_http
+from bench.__main__ import RESULTS, callbacks_to_posts, fire_callbacks, processing_callbacks, wait_http
 from bench.__main__ import callback_ingestion as sqlite_ingestion
 from bench.__main__ import callback_to_post as sqlite_callback_to_post
 from bench.world import Process, World, close_world, make_world, percentile
@@ -128,18 +128,7 @@ async def postgres_ingestion(
         urls = [
             f"http://127.0.0.1:{ports[i % listeners]}/callbacks/{tokens[i % jobs]}" for i in range(callbacks)
         ]
-        bodies = [
-            json.dumps(
-                {
-                    "task_id": f"task-{i % jobs:05d}",
-                    "task_status": "processing",
-                    "task_status_msg": "",
-                    "created_at": 1,
-                    "updated_at": 2,
-                }
-            ).encode()
-            for i in range(callbacks)
-        ]
+        bodies = processing_callbacks(jobs, callbacks)
         await fire_callbacks(urls[:100], bodies[:100], concurrency)  # warm-up
         rate, latencies = await fire_callbacks(urls, bodies, concurrency)
     finally:
