@@ -55,7 +55,11 @@ class Metrics:
         self.inbox_backlog = gauge("klingbot_inbox_backlog", "Callbacks stored and not yet processed")
         self.disk_free_bytes = gauge("klingbot_disk_free_bytes", "Free bytes on the media disk")
         self.disk_size_bytes = gauge("klingbot_disk_size_bytes", "Size of the media disk")
-        # The line and the provider's slots (bot.jobs.queue).
+        self._line_metrics(r)
+
+    def _line_metrics(self, r: CollectorRegistry) -> None:
+        """The line and the provider's slots (bot.jobs.queue)."""
+        gauge = partial(Gauge, registry=r)
         self.queue_length = gauge("klingbot_queue_length", "Jobs waiting in the line for a provider slot")
         self.queue_oldest_timestamp = gauge(
             "klingbot_queue_oldest_timestamp_seconds",

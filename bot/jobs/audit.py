@@ -85,12 +85,3 @@ class AuditTrail:
             self.clock(),
         )
         self.written()
-
-    async def record_text(
-        self, guild_id: int | None, actor_id: int | None, action: str, detail: str, job_id: str | None
-    ) -> None:
-        """A line whose detail is already worded (kept for callers that still word their own)."""
-        if guild_id is None:
-            return
-        await self.store.add_audit(guild_id, actor_id, action, detail, job_id, self.clock())
-        self.written()

@@ -16,7 +16,7 @@ import logging
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import replace
-from typing import Any, overload
+from typing import Any
 
 from bot.jobs.admission import AcceptedJob, Admission
 from bot.jobs.audit import AuditAction, AuditRecord, AuditTrail, job_facts
@@ -129,6 +129,11 @@ class JobEngine:
             policy=config.delivery_retry,
             concurrency=config.delivery_concurrency,
         )
+        self._build_report_rooms()
+
+    def _build_report_rooms(self) -> None:
+        """Where the provider's reports come in: callbacks through the inbox, and polling."""
+        store, provider, config, clock = self.store, self.provider, self.config, self.clock
         self.callbacks = CallbackInbox(
             store=store,
             provider=provider,
@@ -143,7 +148,7 @@ class JobEngine:
         self.poller = Poller(
             store=store,
             provider=provider,
-            metrics=metrics,
+            metrics=self.metrics,
             settings=PollSettings(
                 interval=config.poll_interval,
                 max_backoff=config.max_poll_backoff,
@@ -324,37 +329,6 @@ class JobEngine:
 
     async def fail_timed_out_jobs(self) -> int:
         return await self.transitions.fail_timed_out(self.config.job_timeout)
-
-    # ---- audit -----------------------------------------------------------------------------
-
-    @overload
-    async def audit(self, record: AuditRecord, /) -> None: ...
-
-    @overload
-    async def audit(
-        self,
-        guild_id: int | None,
-        actor_id: int | None,
-        action: str,
-        detail: str,
-        job_id: str | None = None,
-        /,
-    ) -> None: ...
-
-    async def audit(
-        self,
-        record: AuditRecord | int | None,
-        /,
-        actor_id: int | None = None,
-        action: str = "",
-        detail: str = "",
-        job_id: str | None = None,
-    ) -> None:
-        """Write an audit record; the older form takes a detail already worded."""
-        if isinstance(record, AuditRecord):
-            await self.audit_trail.record(record)
-        else:
-            await self.audit_trail.record_text(record, actor_id, action, detail, job_id)
 
     # ---- the loops' passes -----------------------------------------------------------------
 

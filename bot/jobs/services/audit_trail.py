@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from bot.jobs.audit import AuditRecord, encode_facts
+from bot.jobs.audit import AuditRecord
 
 if TYPE_CHECKING:
     from bot.jobs.engine import JobEngine
@@ -16,6 +16,4 @@ class AuditTrail:
 
     async def record(self, record: AuditRecord) -> None:
         """Store the record (facts as JSON) and wake the poster of log-channel lines."""
-        await self.engine.audit(
-            record.guild_id, record.actor_id, record.action, encode_facts(record.facts), record.job_id
-        )
+        await self.engine.audit_trail.record(record)
