@@ -7,7 +7,6 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from bot.jobs.services.admin import ServerAdmin
-from bot.jobs.services.audit_trail import AuditTrail
 from bot.jobs.services.jobs import JobService
 from bot.jobs.services.queue import QueueService
 from bot.jobs.services.quota import QuotaService
@@ -19,7 +18,7 @@ if TYPE_CHECKING:
 
 class Services:
     def __init__(self, engine: JobEngine) -> None:
-        trail = AuditTrail(engine)
+        trail = engine.audit_trail  # the engine's own: writing a record wakes the log-channel poster
         self.quota = QuotaService(engine)
         self.admin = ServerAdmin(engine.store, self.quota, trail, engine.clock, line_changed=engine.wake_line)
         self.jobs = JobService(

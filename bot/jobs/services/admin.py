@@ -6,11 +6,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from bot.jobs.audit import AuditAction, AuditRecord, FactValue
+from bot.jobs.audit import AuditAction, AuditRecord, AuditTrail, FactValue
 from bot.jobs.drafts import Requester
 from bot.jobs.policy import normalise_term
 from bot.jobs.quota import AppliedLimit, Period, period_window
-from bot.jobs.services.audit_trail import AuditTrail
 from bot.jobs.services.quota import QuotaService, QuotaStanding
 from db.records import GuildSettings, QuotaLimit, UsageRow
 from db.store import Store

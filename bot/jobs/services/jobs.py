@@ -4,10 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from bot.jobs.audit import AuditAction, AuditRecord
+from bot.jobs.audit import AuditAction, AuditRecord, AuditTrail
 from bot.jobs.drafts import InputFile, JobDraft, Requester
 from bot.jobs.inputs import InputStore
-from bot.jobs.services.audit_trail import AuditTrail
 from bot.models import JobKind
 from db.records import JobRecord, JobState
 from db.store import Store
